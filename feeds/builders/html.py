@@ -1,0 +1,42 @@
+"""The HTML we put inside feeds: the rendered body and the list of related stories.
+
+Bodies are Markdown (plain text is valid Markdown) rendered with raw HTML disabled, so a
+body can never inject a tag or an event handler; links other than absolute http(s) and
+mailto ones stay plain text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+from markdown_it import MarkdownIt
+
+from ..model import Related
+
+_markdown = MarkdownIt("commonmark", {"html": False})
+_SAFE_SCHEMES = ("http:", "https:", "mailto:")
+
+
+def _validate_link(url: str) -> bool:
+    # Relative links would resolve against the feed, not the story's site: drop them too.
+    return url.lower().startswith(_SAFE_SCHEMES)
+
+
+_markdown.validateLink = _validate_link  # type: ignore[method-assign]
+
+
+def render_body(body: str) -> str:
+    """Render a Markdown body to safe HTML."""
+    return _markdown.render(body)
+
+
+def render_related(stories: Sequence[Related]) -> str:
+    """A list of links to related stories, for formats with no element of their own."""
+    if not stories:
+        return ""
+    rows = []
+    for story in stories:
+        by = f" ({escape(story.provider.name)})" if story.provider else ""
+        rows.append(f'<li><a href="{escape(story.url)}">{escape(story.title)}</a>{by}</li>')
+    return "<h3>Related</h3>\n<ul>\n" + "\n".join(rows) + "\n</ul>\n"

@@ -1,0 +1,102 @@
+"""JSON Feed 1.1, written from the same model as the XML formats.
+
+Heat, quality, related stories and every image go in a ``_feeds`` extension object, as
+the spec asks of fields it does not define.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from ..model import Channel, Image, Item, Provider, Related
+from .html import render_body
+
+VERSION = "https://jsonfeed.org/version/1.1"
+
+
+def build_json(channel: Channel, items: Sequence[Item]) -> bytes:
+    feed: dict[str, Any] = {
+        "version": VERSION,
+        "title": channel.title,
+        "home_page_url": channel.home_url,
+        "feed_url": channel.self_link.href,
+        "description": channel.description,
+        "language": channel.language,
+        "authors": [{"name": channel.title, "url": channel.home_url}],
+    }
+    if channel.icon:
+        feed["favicon"] = channel.icon
+    if channel.logo:
+        feed["icon"] = channel.logo
+    feed["items"] = [_item(item) for item in items]
+    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode()
+
+
+def _item(item: Item) -> dict[str, Any]:
+    entry: dict[str, Any] = {"id": item.id, "url": item.url, "title": item.title}
+    if item.excerpt:
+        entry["summary"] = item.excerpt
+    if item.body:
+        entry["content_html"] = render_body(item.body)
+    else:
+        # JSON Feed: every item has content_html or content_text.
+        entry["content_text"] = item.excerpt or item.title
+    if item.images:
+        entry["image"] = item.images[0].url
+    entry["date_published"] = _date(item.published_at)
+    entry["date_modified"] = _date(item.updated_at)
+    if item.provider:
+        entry["authors"] = [_author(item.provider)]
+    if item.topics:
+        entry["tags"] = list(item.topics)
+    extension: dict[str, Any] = {"heat": item.heat}
+    if item.quality is not None:
+        extension["quality"] = item.quality
+    if item.category:
+        extension["category"] = item.category
+    if item.type:
+        extension["type"] = item.type
+    if item.images:
+        extension["images"] = [_image(image) for image in item.images]
+    if item.related:
+        extension["related"] = [_related(story) for story in item.related]
+    entry["_feeds"] = extension
+    return entry
+
+
+def _date(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _author(provider: Provider) -> dict[str, str]:
+    author = {"name": provider.name}
+    if provider.home_url:
+        author["url"] = provider.home_url
+    if provider.logo:
+        author["avatar"] = provider.logo.url
+    return author
+
+
+def _image(image: Image) -> dict[str, Any]:
+    data: dict[str, Any] = {"url": image.url}
+    if image.width:
+        data["width"] = image.width
+    if image.height:
+        data["height"] = image.height
+    return data
+
+
+def _related(story: Related) -> dict[str, Any]:
+    data: dict[str, Any] = {"id": story.id, "url": story.url, "title": story.title}
+    if story.excerpt:
+        data["summary"] = story.excerpt
+    if story.published_at:
+        data["date_published"] = _date(story.published_at)
+    if story.provider:
+        data["authors"] = [_author(story.provider)]
+    if story.images:
+        data["image"] = story.images[0].url
+    return data

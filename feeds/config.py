@@ -1,0 +1,180 @@
+"""Settings, resolved once: command-line flags, then ``FEEDS_*`` variables, then
+``[tool.feeds]`` in ``pyproject.toml``, then defaults."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import ConfigError
+
+ENV_PREFIX = "FEEDS_"
+_SELECTION_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
+
+
+def bundled_seeds() -> Path:
+    """The sample corpus: inside the installed package, or beside it in a checkout."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "_seeds"
+    return packaged if packaged.is_dir() else here.parent / "seeds"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything configurable. Field names are the keys of ``[tool.feeds]``; the
+    environment variable of each is ``FEEDS_`` plus the name in capitals."""
+
+    corpus: Path = field(default_factory=bundled_seeds)
+    site_title: str = "feeds"
+    site_description: str = "News, by topic."
+    base_url: str = "http://127.0.0.1:8000/"
+    """Absolute links (self links, ids, OPML) are made from this; it ends in a slash."""
+    language: str = "en"
+    feed_limit: int = 50
+    """Items in a feed when the request gives no ``limit``."""
+    max_limit: int = 500
+    """The largest ``limit`` a request may ask for."""
+    cache_max_age: int = 300
+    """Seconds a client or proxy may reuse a feed without asking again."""
+    icon: str | None = None
+    logo: str | None = None
+    selections: Mapping[str, int] = field(default_factory=lambda: {"hot": 50})
+    """Named heat selections: each name gets a feed per topic of items with heat >= N."""
+    watch_interval: float = 2.0
+    """Seconds between two scans of the corpus for changes while serving."""
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """These settings with ``changes`` parsed and checked as flag values."""
+        return replace(self, **{name: _parse(name, value, "option") for name, value in changes.items()})
+
+
+def load_settings(
+    flags: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    pyproject: Path | None = None,
+) -> Settings:
+    """Resolve settings from ``flags`` (``None`` values ignored), ``environ`` and the
+    ``[tool.feeds]`` table of ``pyproject`` (if the file exists). Raises ConfigError."""
+    values: dict[str, Any] = {}
+    known = {f.name for f in fields(Settings)}
+    if pyproject is not None and pyproject.is_file():
+        try:
+            table = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("feeds", {})
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+            raise ConfigError(f"{pyproject}: {err}") from None
+        for name, value in table.items():
+            key = name.replace("-", "_")
+            if key not in known:
+                raise ConfigError(f"{pyproject}: unknown setting [tool.feeds] {name}")
+            values[key] = _parse(key, value, f"{pyproject} [tool.feeds] {name}")
+    for name, value in (environ or {}).items():
+        if name.startswith(ENV_PREFIX):
+            key = name[len(ENV_PREFIX) :].lower()
+            if key in known:
+                values[key] = _parse(key, value, name)
+    for key, value in (flags or {}).items():
+        if value is not None:
+            values[key] = _parse(key, value, f"--{key.replace('_', '-')}")
+    return Settings(**values)
+
+
+def _parse(name: str, value: Any, origin: str) -> Any:
+    try:
+        return _PARSERS[name](value)
+    except (ValueError, TypeError) as err:
+        raise ConfigError(f"{origin}: {err}") from None
+    except KeyError:
+        raise ConfigError(f"{origin}: unknown setting {name!r}") from None
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"must be non-empty text, got {value!r}")
+    return value.strip()
+
+
+def _count(low: int, high: int) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ValueError(f"must be a whole number, got {value!r}")
+        try:
+            number = int(value)
+        except ValueError:
+            raise ValueError(f"must be a whole number, got {value!r}") from None
+        if not low <= number <= high:
+            raise ValueError(f"must be from {low} to {high}, got {number}")
+        return number
+
+    return parse
+
+
+def _seconds(value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"must be a number of seconds, got {value!r}") from None
+    if not 0.1 <= number <= 3600:
+        raise ValueError(f"must be from 0.1 to 3600 seconds, got {value!r}")
+    return number
+
+
+def _absolute_url(value: Any) -> str:
+    url = _text(value)
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(f"must be an absolute http(s) URL with no query, got {url!r}")
+    return url if url.endswith("/") else url + "/"
+
+
+def _optional_url(value: Any) -> str | None:
+    return None if value in (None, "") else _absolute_url(value).rstrip("/")
+
+
+def _language(value: Any) -> str:
+    tag = _text(value)
+    if not _LANGUAGE.fullmatch(tag):
+        raise ValueError(f"must be a BCP 47 language tag like 'en' or 'pt-BR', got {tag!r}")
+    return tag
+
+
+def _selections(value: Any) -> dict[str, int]:
+    """``{"hot": 50}`` from TOML, or ``hot=50,top=80`` from a flag or the environment."""
+    if isinstance(value, str):
+        pairs: list[tuple[str, Any]] = []
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            name, equals, heat = part.partition("=")
+            if not equals:
+                raise ValueError(f"must look like 'hot=50,top=80', got {value!r}")
+            pairs.append((name.strip(), heat.strip()))
+    elif isinstance(value, Mapping):
+        pairs = list(value.items())
+    else:
+        raise ValueError(f"must be a table of names to minimum heats, got {value!r}")
+    selections = {}
+    for name, heat in pairs:
+        if not isinstance(name, str) or not _SELECTION_NAME.fullmatch(name) or name == "all":
+            raise ValueError(f"selection name {name!r} must be lowercase letters, digits and '-'")
+        selections[name] = _count(0, 1_000_000)(heat)
+    return dict(sorted(selections.items()))
+
+
+_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "corpus": lambda value: Path(_text(str(value))),
+    "site_title": _text,
+    "site_description": _text,
+    "base_url": _absolute_url,
+    "language": _language,
+    "feed_limit": _count(1, 10_000),
+    "max_limit": _count(1, 10_000),
+    "cache_max_age": _count(0, 31_536_000),
+    "icon": _optional_url,
+    "logo": _optional_url,
+    "selections": _selections,
+    "watch_interval": _seconds,
+}

@@ -1,0 +1,540 @@
+"""Read a corpus folder into validated items, collecting every problem on the way.
+
+An item file is YAML front matter between two ``---`` lines, then an optional body. The
+corpus is untrusted: each file is read on its own, a bad file becomes an :class:`ItemError`
+naming it, and the rest still loads. Only YAML's safe loader is used, with no aliases.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import yaml
+
+from .errors import FeedsError, ItemError
+from .model import UNSCORED, Image, Item, Provider, Related
+
+try:
+    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
+except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    _Loader = yaml.SafeLoader
+
+MAX_FILE_BYTES = 1 << 20
+"""Larger files are rejected unread: no news item needs a mebibyte of text."""
+
+MAX_DEPTH = 16
+"""Deepest nesting of front matter collections we accept; the format needs four."""
+
+ITEM_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
+
+_FENCE = re.compile(r"---[ \t]*")
+_CLOSING_FENCE = re.compile(r"(?:---|\.\.\.)[ \t]*")
+_XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_SPACES = re.compile(r"\s+")
+_PATH_STEP = re.compile(r"(\w+)|\[(\d+)\]")
+
+_KNOWN_KEYS = frozenset(
+    {
+        "category", "title", "excerpt", "publishedDateTime", "originalUrl", "webUrl",
+        "ampWebUrl", "cdnAmpWebUrl", "type", "quality", "heat", "published", "provider",
+        "topics", "images", "related", "secured",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    """What reading one file gave: an item or not, and its problems (errors and warnings)."""
+
+    source: str
+    item: Item | None
+    problems: tuple[ItemError, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Corpus:
+    """Every item of a folder, deduplicated by story, in source order, published or not."""
+
+    root: Path
+    items: tuple[Item, ...]
+    problems: tuple[ItemError, ...]
+    files: int
+
+    @property
+    def rejected(self) -> int:
+        return len({p.path for p in self.problems if not p.warning})
+
+    @property
+    def published(self) -> tuple[Item, ...]:
+        return tuple(item for item in self.items if item.published)
+
+
+def clean_text(text: str) -> str:
+    """Remove the characters XML 1.0 forbids (controls, lone surrogates, U+FFFE/FFFF)."""
+    return _XML_FORBIDDEN.sub("", text)
+
+
+def item_id(canonical_url: str) -> str:
+    """The permanent id of a story: a name-based UUID of its canonical URL."""
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, canonical_url)}"
+
+
+def canonical_url(url: str) -> str:
+    """Normalise a URL for identity: case of scheme and host, default port, no fragment."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    port = parts.port
+    if port is not None and (parts.scheme, port) not in {("http", 80), ("https", 443)}:
+        host = f"{host}:{port}"
+    return urlunsplit((parts.scheme.lower(), host, parts.path or "/", parts.query, ""))
+
+
+def iter_item_files(root: Path) -> Iterator[Path]:
+    """Yield item files below ``root`` in a stable order (sorted relative paths).
+
+    Hidden files and folders are skipped; folder symlinks are not followed.
+    """
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if not name.startswith(".") and Path(name).suffix.lower() in ITEM_SUFFIXES:
+                yield Path(dirpath, name)
+
+
+def load_corpus(root: Path | str) -> Corpus:
+    """Read every item file below ``root``; raise only if ``root`` is not a folder."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FeedsError(f"corpus folder not found: {root}")
+    results = [read_item_file(path, root) for path in iter_item_files(root)]
+    return assemble(root, results)
+
+
+def assemble(root: Path, results: list[FileResult]) -> Corpus:
+    """Turn per-file results into a corpus, publishing each story once.
+
+    Files that carry the same story (same canonical URL) are duplicates: the one with the
+    newest ``publishedDateTime`` wins, as the latest revision of the story (so a newer copy
+    with ``published: false`` withdraws it); on equal dates the first path in sort order.
+    """
+    problems: list[ItemError] = []
+    winners: dict[str, Item] = {}
+    for result in results:
+        problems.extend(result.problems)
+        item = result.item
+        if item is None:
+            continue
+        held = winners.get(item.id)
+        if held is None:
+            winners[item.id] = item
+            continue
+        keep, drop = (item, held) if item.published_at > held.published_at else (held, item)
+        winners[item.id] = keep
+        problems.append(
+            ItemError(
+                root / drop.source,
+                f"same story as {keep.source} (same URL); {keep.source} is published",
+                warning=True,
+            )
+        )
+    items = sorted(winners.values(), key=lambda item: item.source)
+    return Corpus(root=root, items=tuple(items), problems=tuple(problems), files=len(results))
+
+
+def read_item_file(path: Path, root: Path) -> FileResult:
+    """Read and validate one file. Never raises for anything the file contains."""
+    source = path.relative_to(root).as_posix()
+    try:
+        if path.is_symlink() and not path.resolve().is_relative_to(root.resolve()):
+            raise ItemError(path, "symlink points outside the corpus; not followed")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ItemError(path, f"file is {size:,} bytes, over the limit of {MAX_FILE_BYTES:,}")
+        data = path.read_bytes()[: MAX_FILE_BYTES + 1]
+        reader = _Reader(path, source)
+        item = reader.read(data)
+        return FileResult(source, item, tuple(reader.warnings))
+    except ItemError as err:
+        return FileResult(source, None, (err,))
+    except OSError as err:
+        return FileResult(source, None, (ItemError(path, f"cannot read: {err.strerror}"),))
+
+
+def parse_item(data: bytes, path: Path | str = "<item>", source: str | None = None) -> Item:
+    """Parse one file's bytes into an item; raise :class:`ItemError` if it is not valid."""
+    return _Reader(Path(path), source or Path(path).name).read(data)
+
+
+class _Reader:
+    """Validation of one file. Messages name a field by its path (``related[0].title``),
+    and the line is looked up in the YAML node tree only when there is a message."""
+
+    def __init__(self, path: Path, source: str) -> None:
+        self.path = path
+        self.source = source
+        self.warnings: list[ItemError] = []
+        self.root: yaml.Node | None = None
+
+    # -- messages -------------------------------------------------------------------
+
+    def error(self, message: str, where: str | None = None, line: int | None = None) -> ItemError:
+        return ItemError(self.path, message, line if line is not None else self.line_of(where))
+
+    def warn(self, message: str, where: str) -> None:
+        self.warnings.append(ItemError(self.path, message, self.line_of(where), warning=True))
+
+    def line_of(self, where: str | None) -> int | None:
+        """The file line of the deepest node on a field path, or of the front matter."""
+        node = self.root
+        if node is None:
+            return None
+        line = node.start_mark.line + 2
+        for name, index in _PATH_STEP.findall(where or ""):
+            if name and isinstance(node, yaml.MappingNode):
+                found = [v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == name]
+                node = found[0] if found else None
+            elif index and isinstance(node, yaml.SequenceNode) and int(index) < len(node.value):
+                node = node.value[int(index)]
+            else:
+                node = None
+            if node is None:
+                break
+            line = node.start_mark.line + 2
+        return line
+
+    # -- reading --------------------------------------------------------------------
+
+    def read(self, data: bytes) -> Item:
+        if len(data) > MAX_FILE_BYTES:
+            raise self.error(f"file is over the limit of {MAX_FILE_BYTES:,} bytes")
+        text = self.decode(data)
+        if not text.strip():
+            raise self.error("empty file")
+        front, body = self.split(text)
+        fields = self.parse_yaml(front)
+        return self.build(fields, body)
+
+    def decode(self, data: bytes) -> str:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            line = data.count(b"\n", 0, err.start) + 1
+            raise self.error(
+                f"not UTF-8: byte 0x{data[err.start]:02x} cannot be decoded; save the file as UTF-8",
+                line=line,
+            ) from None
+        return text.replace("\r\n", "\n").replace("\r", "\n")
+
+    def split(self, text: str) -> tuple[str, str]:
+        lines = text.split("\n")
+        if not _FENCE.fullmatch(lines[0]):
+            raise self.error("no front matter: the file must start with a '---' line", line=1)
+        for number, line in enumerate(lines[1:], start=2):
+            if _CLOSING_FENCE.fullmatch(line):
+                return "\n".join(lines[1 : number - 1]), "\n".join(lines[number:])
+        raise self.error("front matter is not closed: no '---' line after the opening one", line=1)
+
+    def parse_yaml(self, front: str) -> dict[str, Any]:
+        loader = _Loader(front)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                raise self.error("front matter is empty", line=2)
+            if not isinstance(node, yaml.MappingNode):
+                raise self.error("front matter must be a mapping of keys to values", line=2)
+            self.check_nodes(node)
+            self.root = node
+            fields = loader.construct_document(node)
+        except yaml.MarkedYAMLError as err:
+            mark = err.problem_mark or err.context_mark
+            line = mark.line + 2 if mark is not None else None
+            raise self.error(f"YAML syntax error: {err.problem or err.context}", line=line) from None
+        except yaml.YAMLError as err:
+            raise self.error(f"YAML error: {err}", line=2) from None
+        except (ValueError, OverflowError, TypeError) as err:
+            raise self.error(f"YAML value cannot be read: {err}", line=2) from None
+        finally:
+            loader.dispose()
+        return fields  # type: ignore[no-any-return]
+
+    def check_nodes(self, root: yaml.Node) -> None:
+        """Refuse aliases (a billion laughs needs them) and deep nesting, before building."""
+        seen: set[int] = set()
+        stack: list[tuple[yaml.Node, int]] = [(root, 1)]
+        while stack:
+            node, depth = stack.pop()
+            if id(node) in seen:
+                raise self.error(
+                    "YAML anchors and aliases are not allowed", line=node.start_mark.line + 2
+                )
+            seen.add(id(node))
+            if depth > MAX_DEPTH:
+                raise self.error(
+                    f"front matter is nested deeper than {MAX_DEPTH} levels",
+                    line=node.start_mark.line + 2,
+                )
+            if isinstance(node, yaml.MappingNode):
+                for key, value in node.value:
+                    stack.append((key, depth + 1))
+                    stack.append((value, depth + 1))
+            elif isinstance(node, yaml.SequenceNode):
+                stack.extend((child, depth + 1) for child in node.value)
+
+    # -- validation -----------------------------------------------------------------
+
+    def build(self, fields: dict[str, Any], body_text: str) -> Item:
+        for key in fields:
+            if not isinstance(key, str):
+                raise self.error(f"keys must be text, got {_kind(key)} {key!r}")
+            if key not in _KNOWN_KEYS:
+                self.warn(f"unknown key {key!r} ignored", key)
+        title = self.required_text(fields, "title")
+        original_url = self.url(fields, "originalUrl")
+        web_url = self.url(fields, "webUrl")
+        url = original_url or web_url
+        if url is None:
+            raise self.error("missing link: give originalUrl or webUrl")
+        body = clean_text(body_text).strip("\n")
+        heat = self.integer(fields, "heat", minimum=UNSCORED)
+        return Item(
+            id=item_id(canonical_url(url)),
+            source=self.source,
+            title=title,
+            url=url,
+            published_at=self.required_date(fields, "publishedDateTime"),
+            published=self.boolean(fields, "published", default=False),
+            excerpt=self.text(fields, "excerpt") or "",
+            category=self.text(fields, "category"),
+            type=self.text(fields, "type"),
+            web_url=web_url,
+            amp_url=self.url(fields, "ampWebUrl"),
+            cdn_amp_url=self.url(fields, "cdnAmpWebUrl"),
+            heat=UNSCORED if heat is None else heat,
+            quality=self.integer(fields, "quality", minimum=0),
+            provider=self.provider(fields, "provider"),
+            topics=self.topics(fields),
+            images=self.images(fields, "images"),
+            related=self.related(fields),
+            body=body if body.strip() else None,
+        )
+
+    def text(
+        self, fields: Mapping[str, Any], key: str, prefix: str = "", *, required: bool = False
+    ) -> str | None:
+        value = fields.get(key)
+        where = prefix + key
+        if value is None:
+            if required:
+                raise self.error(f"missing {where}", where)
+            return None
+        if not isinstance(value, str):
+            raise self.error(f"{where} must be text, got {_kind(value)} {value!r}; quote it", where)
+        value = clean_text(value).strip()
+        if required and not value:
+            raise self.error(f"{where} is empty", where)
+        return value or None
+
+    def required_text(self, fields: Mapping[str, Any], key: str, prefix: str = "") -> str:
+        value = self.text(fields, key, prefix, required=True)
+        assert value is not None
+        return value
+
+    def url(self, fields: Mapping[str, Any], key: str, prefix: str = "") -> str | None:
+        value = self.text(fields, key, prefix)
+        if value is not None and (problem := _url_problem(value)):
+            raise self.error(f"{prefix}{key} {problem}: {value!r}", prefix + key)
+        return value
+
+    def optional_url(self, fields: Mapping[str, Any], key: str, prefix: str, what: str) -> str | None:
+        """A nested link: a bad one leaves out ``what`` with a warning, not the item."""
+        try:
+            value = self.url(fields, key, prefix)
+        except ItemError as err:
+            self.warn(f"{err.message}; {what} left out", prefix + key)
+            return None
+        if value is None:
+            self.warn(f"{prefix}{key} is missing; {what} left out", prefix.rstrip("."))
+        return value
+
+    def date(self, fields: Mapping[str, Any], key: str, prefix: str = "") -> datetime | None:
+        value = fields.get(key)
+        if value is None:
+            return None
+        try:
+            return parse_date(value)
+        except ValueError as err:
+            raise self.error(f"{prefix}{key} {err}", prefix + key) from None
+
+    def required_date(self, fields: Mapping[str, Any], key: str) -> datetime:
+        moment = self.date(fields, key)
+        if moment is None:
+            raise self.error(f"missing {key}", key)
+        return moment
+
+    def boolean(self, fields: Mapping[str, Any], key: str, prefix: str = "", *, default: bool) -> bool:
+        value = fields.get(key, default)
+        if not isinstance(value, bool):
+            where = prefix + key
+            raise self.error(f"{where} must be true or false, got {_kind(value)} {value!r}", where)
+        return value
+
+    def integer(
+        self, fields: Mapping[str, Any], key: str, prefix: str = "", *, minimum: int
+    ) -> int | None:
+        value = fields.get(key)
+        where = prefix + key
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(f"{where} must be a whole number, got {_kind(value)} {value!r}", where)
+        if value < minimum:
+            raise self.error(f"{where} must be at least {minimum}, got {value}", where)
+        return value
+
+    def topics(self, fields: Mapping[str, Any]) -> tuple[str, ...]:
+        names: dict[str, str] = {}
+        for index, topic in enumerate(self.sequence(fields, "topics")):
+            if not isinstance(topic, str):
+                where = f"topics[{index}]"
+                raise self.error(f"{where} must be text, got {_kind(topic)} {topic!r}; quote it", where)
+            name = _SPACES.sub(" ", clean_text(topic)).strip()
+            if name:
+                names.setdefault(name.casefold(), name)
+        return tuple(names.values())
+
+    def sequence(self, fields: Mapping[str, Any], key: str, prefix: str = "") -> list[Any]:
+        value = fields.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            where = prefix + key
+            raise self.error(f"{where} must be a list, got {_kind(value)} {value!r}", where)
+        return value
+
+    def mappings(
+        self, fields: Mapping[str, Any], key: str, prefix: str = ""
+    ) -> Iterator[tuple[str, Mapping[str, Any]]]:
+        """Each entry of a list of mappings, with its path prefix (``images[0].``)."""
+        for index, entry in enumerate(self.sequence(fields, key, prefix)):
+            where = f"{prefix}{key}[{index}]"
+            if not isinstance(entry, dict):
+                raise self.error(f"{where} must be a mapping, got {_kind(entry)}", where)
+            yield f"{where}.", entry
+
+    def images(self, fields: Mapping[str, Any], key: str, prefix: str = "") -> tuple[Image, ...]:
+        images = []
+        for at, entry in self.mappings(fields, key, prefix):
+            url = self.optional_url(entry, "url", at, "image")
+            if url is not None:
+                images.append(
+                    Image(
+                        url=url,
+                        width=self.integer(entry, "width", at, minimum=0),
+                        height=self.integer(entry, "height", at, minimum=0),
+                        cached=self.boolean(entry, "isCached", at, default=False),
+                    )
+                )
+        return tuple(images)
+
+    def provider(self, fields: Mapping[str, Any], key: str, prefix: str = "") -> Provider | None:
+        value = fields.get(key)
+        where = prefix + key
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise self.error(f"{where} must be a mapping, got {_kind(value)} {value!r}", where)
+        at = where + "."
+        return Provider(
+            name=self.required_text(value, "name", at),
+            domain=self.text(value, "domain", at),
+            images=self.images(value, "images", at),
+        )
+
+    def related(self, fields: Mapping[str, Any]) -> tuple[Related, ...]:
+        stories = []
+        for at, entry in self.mappings(fields, "related"):
+            title = self.text(entry, "title", at)
+            key = "webUrl" if "webUrl" in entry else "originalUrl"
+            url = self.optional_url(entry, key, at, "related story")
+            if title is None:
+                self.warn(f"{at}title is missing; related story left out", at.rstrip("."))
+            if title is None or url is None:
+                continue
+            stories.append(
+                Related(
+                    id=item_id(canonical_url(url)),
+                    title=title,
+                    url=url,
+                    excerpt=self.text(entry, "excerpt", at) or "",
+                    published_at=self.date(entry, "publishedDateTime", at),
+                    type=self.text(entry, "type", at),
+                    provider=self.provider(entry, "provider", at),
+                    quality=self.integer(entry, "quality", at, minimum=0),
+                    images=self.images(entry, "images", at),
+                )
+            )
+        return tuple(stories)
+
+
+def parse_date(value: Any) -> datetime:
+    """Read a front matter date as an aware UTC datetime, to the second.
+
+    Accepts YAML timestamps (aware or not), bare dates (midnight) and ISO 8601 text with
+    ``Z`` or a numeric offset. A time without an offset is taken to be UTC.
+    """
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime.combine(value, time())
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(
+                f"cannot be read as a date: {value!r}; use ISO 8601, like 2023-02-03T12:51:00Z"
+            ) from None
+    else:
+        raise ValueError(f"must be a date, got {_kind(value)} {value!r}")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    try:
+        moment = moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError(f"is out of range: {value!r}") from None
+    if moment.year < 1000:
+        raise ValueError(f"is before the year 1000: {value!r}")
+    return moment.replace(microsecond=0)
+
+
+def _url_problem(url: str) -> str | None:
+    """Why ``url`` is not an absolute http(s) URL we can publish, or ``None``."""
+    if any(ch.isspace() or ord(ch) < 0x20 for ch in url):
+        return "contains spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError:
+        return "is not a valid URL"
+    if parts.scheme.lower() not in {"http", "https"}:
+        return "must be an http or https URL"
+    if not parts.hostname:
+        return "has no host"
+    return None
+
+
+def _kind(value: Any) -> str:
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "text", list: "a list"}
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, datetime | date):
+        return "a date"
+    return names.get(type(value), type(value).__name__)

@@ -1,0 +1,34 @@
+"""Exceptions: one root, and an item error that names its file and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class FeedsError(Exception):
+    """Root of every error this package raises on purpose."""
+
+
+class ConfigError(FeedsError):
+    """A setting is missing or has a value we cannot use."""
+
+
+class ItemError(FeedsError):
+    """A problem with one corpus file, printed as ``path:line: message``.
+
+    ``line`` is 1-based, or ``None`` where the problem has no line (an empty file,
+    bytes that are not UTF-8). ``warning`` problems keep the item; others reject it.
+    """
+
+    def __init__(
+        self, path: Path | str, message: str, line: int | None = None, *, warning: bool = False
+    ) -> None:
+        self.path = Path(path)
+        self.line = line
+        self.message = message
+        self.warning = warning
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line is not None else str(self.path)
+        return f"{where}: {'warning: ' if self.warning else ''}{self.message}"

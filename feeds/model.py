@@ -1,0 +1,117 @@
+"""The typed, immutable model every later stage works on.
+
+Only public fields live here: the corpus reader drops ``secured`` and unknown keys before
+an :class:`Item` exists, so no builder or page can ever emit them. Datetimes are aware UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+UNSCORED = -1
+"""The ``heat`` of an item nobody has scored."""
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    url: str
+    width: int | None = None
+    height: int | None = None
+    cached: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    """Who published a story: a name, its web domain, its logos."""
+
+    name: str
+    domain: str | None = None
+    images: tuple[Image, ...] = ()
+
+    @property
+    def home_url(self) -> str | None:
+        return f"https://{self.domain}/" if self.domain else None
+
+    @property
+    def logo(self) -> Image | None:
+        return self.images[0] if self.images else None
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    """Another story an item points to: a link, not an item of the feed.
+
+    ``id`` is the id the story has, or would have, as an item of the corpus.
+    """
+
+    id: str
+    title: str
+    url: str
+    excerpt: str = ""
+    published_at: datetime | None = None
+    type: str | None = None
+    provider: Provider | None = None
+    quality: int | None = None
+    images: tuple[Image, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One news story, as read from one corpus file.
+
+    ``id`` is derived from the story's canonical URL, so it survives renames and moves of
+    the file. ``source`` is the file's path relative to the corpus root, for messages only.
+    """
+
+    id: str
+    source: str
+    title: str
+    url: str
+    published_at: datetime
+    published: bool = False
+    excerpt: str = ""
+    category: str | None = None
+    type: str | None = None
+    web_url: str | None = None
+    amp_url: str | None = None
+    cdn_amp_url: str | None = None
+    heat: int = UNSCORED
+    quality: int | None = None
+    provider: Provider | None = None
+    topics: tuple[str, ...] = ()
+    images: tuple[Image, ...] = ()
+    related: tuple[Related, ...] = ()
+    body: str | None = None
+
+    @property
+    def updated_at(self) -> datetime:
+        """The corpus has one date per story, so it is both published and updated."""
+        return self.published_at
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    href: str
+    media_type: str
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """What a feed says about itself; everything absolute, nothing read from a clock.
+
+    ``updated`` is the newest item's date (the epoch for an empty feed), so that the
+    same selection always gives the same document.
+    """
+
+    id: str
+    title: str
+    description: str
+    home_url: str
+    self_link: Link
+    updated: datetime
+    language: str = "en"
+    alternates: tuple[Link, ...] = field(default=())
+    icon: str | None = None
+    logo: str | None = None

@@ -1,0 +1,107 @@
+"""Choose and order the items of one feed: pure functions of the items and a clock."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+from .model import Item
+from .topics import TopicIndex, topic_key
+
+
+class Order(StrEnum):
+    LATEST = "latest"
+    """Newest first; equal dates by id, so the order never depends on file order."""
+    HOT = "hot"
+    """Hottest first (unscored items last), then as ``latest``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """Which items a feed holds. ``topic`` is a topic name, matched case-insensitively."""
+
+    topic: str | None = None
+    min_heat: int | None = None
+    min_quality: int | None = None
+    order: Order = Order.LATEST
+    limit: int | None = None
+
+
+def is_visible(item: Item, now: datetime) -> bool:
+    """Published, and not scheduled for later than ``now``."""
+    return item.published and item.published_at <= now
+
+
+class Selection:
+    """The items visible at ``now``, grouped by topic once, to answer many queries.
+
+    Items dated after ``now`` are scheduled, not yet published. Related stories that are
+    items of the corpus but not visible are left out, so that a published item never
+    reveals the title or link of one that is not.
+    """
+
+    def __init__(self, items: Iterable[Item], now: datetime) -> None:
+        items = list(items)
+        hidden = {item.id for item in items if not is_visible(item, now)}
+        visible = [_without_hidden_related(item, hidden) for item in items if item.id not in hidden]
+        visible.sort(key=_latest_key)
+        self.now = now
+        self.items: list[Item] = visible
+        """Every visible item, newest first."""
+        self.topics = TopicIndex(visible)
+        self._by_topic: dict[str, list[Item]] = {}
+        for item in visible:
+            for name in item.topics:
+                self._by_topic.setdefault(topic_key(name), []).append(item)
+        later = [item.published_at for item in items if item.published and item.published_at > now]
+        self.next_change: datetime | None = min(later, default=None)
+        """When the next scheduled item becomes visible, if any."""
+
+    @property
+    def newest(self) -> datetime | None:
+        return self.items[0].published_at if self.items else None
+
+    def query(self, query: Query) -> list[Item]:
+        """Matching items, ordered, at most ``query.limit`` of them.
+
+        An unscored item (heat -1) never passes a ``min_heat``; one without a quality never
+        passes a ``min_quality``.
+        """
+        pool = self.items if query.topic is None else self._by_topic.get(topic_key(query.topic), [])
+        if query.min_heat is not None or query.min_quality is not None:
+            low_heat, low_quality = query.min_heat, query.min_quality
+            pool = [
+                item
+                for item in pool
+                if (low_heat is None or item.heat >= low_heat)
+                and (low_quality is None or (item.quality is not None and item.quality >= low_quality))
+            ]
+        if query.order is Order.LATEST:
+            return pool[: query.limit] if query.limit is not None else list(pool)
+        key = _hot_key
+        if query.limit is not None and query.limit < len(pool):
+            return heapq.nsmallest(query.limit, pool, key=key)
+        return sorted(pool, key=key)
+
+
+def select(items: Iterable[Item], query: Query, *, now: datetime) -> list[Item]:
+    """The visible items of ``items`` that ``query`` asks for (see :class:`Selection`)."""
+    return Selection(items, now).query(query)
+
+
+def _latest_key(item: Item) -> tuple[float, str]:
+    return (-item.published_at.timestamp(), item.id)
+
+
+def _hot_key(item: Item) -> tuple[int, float, str]:
+    return (-item.heat, -item.published_at.timestamp(), item.id)
+
+
+def _without_hidden_related(item: Item, hidden: set[str]) -> Item:
+    if not any(story.id in hidden for story in item.related):
+        return item
+    return replace(item, related=tuple(s for s in item.related if s.id not in hidden))
+

@@ -1,0 +1,99 @@
+"""Topic names and the URL slugs they are published under."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from anyascii import anyascii
+
+from .model import Item
+
+MAX_SLUG_LENGTH = 60
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def topic_key(name: str) -> str:
+    """Names that differ only in case (or spacing) are one topic."""
+    return " ".join(name.casefold().split())
+
+
+def slugify(name: str) -> str:
+    """A readable, URL-safe slug: ``AI Ethics`` → ``ai-ethics``, ``Россия`` → ``rossiya``.
+
+    Other scripts are transliterated to ASCII; a name with nothing left (``!!!``) or a very
+    long one gets a short hash of the name, so every name has a stable slug.
+    """
+    slug = _NOT_SLUG.sub("-", anyascii(name).lower()).strip("-")
+    if not slug or len(slug) > MAX_SLUG_LENGTH:
+        digest = _digest(name)
+        slug = f"{slug[: MAX_SLUG_LENGTH - 9].rstrip('-')}-{digest}" if slug else f"topic-{digest}"
+    return slug
+
+
+def _digest(name: str) -> str:
+    return hashlib.sha1(topic_key(name).encode()).hexdigest()[:8]
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """A topic with published items: its display name, slug and item count."""
+
+    key: str
+    name: str
+    slug: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Collision:
+    """Two different names that would share a slug; ``name`` got ``slug`` instead."""
+
+    name: str
+    other: str
+    slug: str
+
+
+class TopicIndex:
+    """Every topic of ``items`` (give it the visible ones), by slug.
+
+    Names that differ only in case are one topic, shown in their most common spelling.
+    Different names that slugify alike are not merged: the first in sort order keeps the
+    plain slug and the others get the slug plus a short hash of their name; so does a name
+    whose slug is ``reserved`` (``all`` is the feed of every topic).
+    """
+
+    def __init__(self, items: Iterable[Item], reserved: Iterable[str] = ("all",)) -> None:
+        spellings: dict[str, Counter[str]] = {}
+        for item in items:
+            for name in item.topics:
+                spellings.setdefault(topic_key(name), Counter())[name] += 1
+        self.collisions: list[Collision] = []
+        by_slug: dict[str, Topic] = {}
+        taken = set(reserved)
+        for key in sorted(spellings):
+            counts = spellings[key]
+            name = min(counts, key=lambda n: (-counts[n], n))
+            slug = slugify(name)
+            if slug in by_slug or slug in taken:
+                owner = by_slug[slug].name if slug in by_slug else f"the reserved {slug!r}"
+                slug = f"{slug}-{_digest(name)}"
+                self.collisions.append(Collision(name, owner, slug))
+            by_slug[slug] = Topic(key, name, slug, sum(counts.values()))
+        self._by_slug = dict(sorted(by_slug.items()))
+        self._by_key = {topic.key: topic for topic in by_slug.values()}
+
+    def __iter__(self) -> Iterator[Topic]:
+        return iter(self._by_slug.values())
+
+    def __len__(self) -> int:
+        return len(self._by_slug)
+
+    def by_slug(self, slug: str) -> Topic | None:
+        return self._by_slug.get(slug)
+
+    def by_name(self, name: str) -> Topic | None:
+        return self._by_key.get(topic_key(name))
