@@ -12,7 +12,7 @@ import re
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -272,9 +272,7 @@ class _Reader:
         while stack:
             node, depth = stack.pop()
             if id(node) in seen:
-                raise self.error(
-                    "YAML anchors and aliases are not allowed", line=node.start_mark.line + 2
-                )
+                raise self.error("YAML anchors and aliases are not allowed", line=node.start_mark.line + 2)
             seen.add(id(node))
             if depth > MAX_DEPTH:
                 raise self.error(
@@ -386,9 +384,7 @@ class _Reader:
             raise self.error(f"{where} must be true or false, got {_kind(value)} {value!r}", where)
         return value
 
-    def integer(
-        self, fields: Mapping[str, Any], key: str, prefix: str = "", *, minimum: int
-    ) -> int | None:
+    def integer(self, fields: Mapping[str, Any], key: str, prefix: str = "", *, minimum: int) -> int | None:
         value = fields.get(key)
         where = prefix + key
         if value is None:
@@ -505,9 +501,9 @@ def parse_date(value: Any) -> datetime:
     else:
         raise ValueError(f"must be a date, got {_kind(value)} {value!r}")
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     try:
-        moment = moment.astimezone(timezone.utc)
+        moment = moment.astimezone(UTC)
     except OverflowError:
         raise ValueError(f"is out of range: {value!r}") from None
     if moment.year < 1000:

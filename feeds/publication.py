@@ -10,7 +10,7 @@ import gzip
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from .builders import Format, build
@@ -20,7 +20,7 @@ from .model import Channel, Item, Link
 from .pages import FeedEntry, render_index, render_opml
 from .select import Order, Query, Selection
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 HTML_TYPE = "text/html; charset=utf-8"
 OPML_TYPE = "text/x-opml; charset=utf-8"
 

@@ -104,4 +104,3 @@ def _without_hidden_related(item: Item, hidden: set[str]) -> Item:
     if not any(story.id in hidden for story in item.related):
         return item
     return replace(item, related=tuple(s for s in item.related if s.id not in hidden))
-

@@ -28,7 +28,8 @@ _markdown.validateLink = _validate_link  # type: ignore[method-assign]
 
 def render_body(body: str) -> str:
     """Render a Markdown body to safe HTML."""
-    return _markdown.render(body)
+    html: str = _markdown.render(body)
+    return html
 
 
 def render_related(stories: Sequence[Related]) -> str:

@@ -16,9 +16,9 @@ from html import escape
 from typing import Any
 from urllib.parse import urlsplit
 
-from feedgen.ext.base import BaseExtension  # type: ignore[import-untyped]
-from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]
-from feedgen.util import xml_elem  # type: ignore[import-untyped]
+from feedgen.ext.base import BaseExtension
+from feedgen.feed import FeedGenerator
+from feedgen.util import xml_elem
 
 from ..model import Channel, Image, Item, Link
 from . import Format
@@ -41,9 +41,7 @@ def build_rss(channel: Channel, items: Sequence[Item]) -> bytes:
     for item in items:
         entry = _entry(fg, item)
         entry.description(escape(item.excerpt, quote=False) or None)
-        content = "".join(
-            (render_body(item.body) if item.body else "", render_related(item.related))
-        )
+        content = "".join((render_body(item.body) if item.body else "", render_related(item.related)))
         if content:
             # feedgen: with a description set, content becomes <content:encoded>.
             entry.content(content)

@@ -1,0 +1,162 @@
+"""The ``feeds`` command. User errors leave as ``Error: …`` and exit status 1 or 2."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+from collections.abc import Callable
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .config import Settings, load_settings
+from .corpus import load_corpus
+from .errors import FeedsError
+from .select import Selection
+from .web import utc_now
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+corpus_argument = click.argument("corpus", required=False, type=click.Path(file_okay=False, path_type=Path))
+
+
+def site_options(command: F) -> F:
+    """Flags for the settings that shape published documents (see the README's table)."""
+    options = [
+        click.option("--base-url", help="Absolute URL the feeds are published under."),
+        click.option("--site-title", help="Title of the site and prefix of feed titles."),
+        click.option("--site-description", help="One line about the site."),
+        click.option("--language", help="BCP 47 language tag of the feeds, like en or pt-BR."),
+        click.option("--feed-limit", help="Items in a feed by default."),
+        click.option("--selections", help="Named heat selections, like hot=50,top=80."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def resolve_settings(corpus: Path | None, **flags: Any) -> Settings:
+    """Flags, then FEEDS_* variables, then [tool.feeds] in ./pyproject.toml, then defaults."""
+    flags["corpus"] = corpus
+    try:
+        return load_settings(flags, os.environ, Path.cwd() / "pyproject.toml")
+    except FeedsError as err:
+        raise click.ClickException(str(err)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="feeds")
+def main() -> None:
+    """Publish a folder of news items as RSS, Atom and JSON Feed.
+
+    CORPUS is a folder of item files; it defaults to the bundled sample, seeds/.
+    """
+
+
+@main.command()
+@corpus_argument
+def check(corpus: Path | None) -> None:
+    """Read the whole corpus and report every problem.
+
+    Prints each error and warning as path:line: message, then a summary. Exits with
+    status 1 when any file is rejected.
+    """
+    settings = resolve_settings(corpus)
+    try:
+        loaded = load_corpus(settings.corpus)
+    except FeedsError as err:
+        raise click.ClickException(str(err)) from None
+    for problem in loaded.problems:
+        click.echo(str(problem), err=not problem.warning)
+    selection = Selection(loaded.items, utc_now())
+    for collision in selection.topics.collisions:
+        click.echo(
+            f"warning: topics {collision.name!r} and {collision.other!r} share a slug; "
+            f"{collision.name!r} is published as {collision.slug!r}"
+        )
+    click.echo(
+        f"{loaded.files} files, {len(loaded.items)} items, {len(selection.items)} published, "
+        f"{loaded.rejected} rejected, {len(selection.topics)} topics"
+    )
+    if loaded.rejected:
+        raise SystemExit(1)
+
+
+@main.command()
+@corpus_argument
+def topics(corpus: Path | None) -> None:
+    """List each topic with its slug and number of published items."""
+    settings = resolve_settings(corpus)
+    try:
+        loaded = load_corpus(settings.corpus)
+    except FeedsError as err:
+        raise click.ClickException(str(err)) from None
+    index = Selection(loaded.items, utc_now()).topics
+    width = max((len(topic.slug) for topic in index), default=4)
+    click.echo(f"{'SLUG':<{width}}  {'ITEMS':>5}  NAME")
+    for topic in index:
+        click.echo(f"{topic.slug:<{width}}  {topic.count:>5}  {topic.name}")
+
+
+@main.command()
+@corpus_argument
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--cache-max-age", help="Seconds clients may reuse a feed.")
+@site_options
+def serve(corpus: Path | None, host: str, port: int, workers: int, **flags: Any) -> None:
+    """Serve the feeds over HTTP with a production WSGI server (gunicorn).
+
+    The corpus is watched: changed, added and removed files show within seconds.
+    Stop with Ctrl-C.
+    """
+    from .server import run
+
+    settings = resolve_settings(corpus, **flags)
+    if not settings.corpus.is_dir():
+        raise click.ClickException(f"corpus folder not found: {settings.corpus}")
+    _configure_logging()
+    run(settings, host=host, port=port, workers=workers, echo=click.echo)
+
+
+@main.command()
+@corpus_argument
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--gzip", "gzip_too", is_flag=True, help="Also write precompressed .gz files.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@site_options
+def export(corpus: Path | None, out: Path, gzip_too: bool, quiet: bool, **flags: Any) -> None:
+    """Write every feed, the index page and the OPML file under OUT as static files.
+
+    Paths equal the server's URL paths (/ is index.html). Only changed files are written;
+    files of feeds that no longer exist are removed.
+    """
+    from .export import Progress, export_site
+
+    settings = resolve_settings(corpus, **flags)
+    progress: Progress = nullcontext
+    if not quiet and sys.stderr.isatty():
+        progress = functools.partial(click.progressbar, label="Exporting", file=sys.stderr)  # type: ignore[assignment]
+    try:
+        report = export_site(settings, out, now=utc_now(), gzip_too=gzip_too, progress=progress)
+    except FeedsError as err:
+        raise click.ClickException(str(err)) from None
+    for problem in report.problems:
+        click.echo(str(problem), err=True)
+    for failure in report.failures:
+        click.echo(f"error: {failure}", err=True)
+    if not quiet:
+        for name in report.removed:
+            click.echo(f"removed {name} (its feed no longer exists)")
+        click.echo(report.summary())
+    if report.failures:
+        raise SystemExit(1)
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -1,0 +1,55 @@
+"""Run the app under gunicorn, a production WSGI server, from the ``feeds serve`` command."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from .catalogue import OPML_PATH
+from .config import Settings
+from .web import create_app
+
+
+class _Server(BaseApplication):  # type: ignore[misc]
+    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+        self.settings = settings
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        return create_app(self.settings)
+
+
+def run(
+    settings: Settings, *, host: str, port: int, workers: int, echo: Callable[[str], None] = print
+) -> None:
+    """Serve until interrupted; each worker loads the corpus and watches it."""
+    if settings.base_url == Settings().base_url:
+        shown = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host
+        shown = f"[{shown}]" if ":" in shown else shown
+        settings = replace(settings, base_url=f"http://{shown}:{port}/")
+    base = settings.base_url
+    echo(f"Serving {settings.corpus} at {base} with {workers} workers (Ctrl-C stops)")
+    echo(f"  index  {base}")
+    echo(f"  OPML   {base}{OPML_PATH.lstrip('/')}")
+    echo(f"  feeds  {base}feeds/all.rss, .atom, .json and {base}feeds/<topic>.rss, ...")
+    _Server(
+        settings,
+        {
+            "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+            "workers": workers,
+            "worker_class": "sync",
+            "accesslog": "-",
+            "graceful_timeout": 5,
+            "limit_request_line": 4094,
+            "limit_request_fields": 50,
+            "limit_request_field_size": 8190,
+        },
+    ).run()
