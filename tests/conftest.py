@@ -1,0 +1,100 @@
+"""Shared fixtures: the seeds, corpora written to disk, settings, and the Flask app."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from feeds.config import Settings
+from feeds.web import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+SCHEMAS = Path(__file__).resolve().parent / "schemas"
+"""Atom's RELAX NG grammar (RFC 4287) and the JSON Feed 1.1 schema; see its README."""
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+"""The fixed clock of the tests: after every seed and fixture date."""
+
+
+@pytest.fixture(autouse=True)
+def _scrub_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("FEEDS_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def seeds_dir(tmp_path: Path) -> Path:
+    """A private copy of the bundled seeds, safe to change."""
+    target = tmp_path / "seeds"
+    shutil.copytree(SEEDS, target)
+    return target
+
+
+def item_text(front: dict[str, Any] | None = None, body: str = "", **fields: Any) -> str:
+    """An item file: ``front`` (or a minimal valid item) updated with ``fields``, as YAML."""
+    data: dict[str, Any] = dict(front) if front is not None else minimal_item()
+    data.update(fields)
+    data = {k: v for k, v in data.items() if v is not None}
+    dumped = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    return f"---\n{dumped}---\n\n{body}"
+
+
+def minimal_item(number: int = 0) -> dict[str, Any]:
+    return {
+        "title": f"Story {number}",
+        "excerpt": f"Excerpt of story {number}.",
+        "publishedDateTime": datetime(2024, 1, 1 + number % 28, 12, 0, tzinfo=UTC),
+        "webUrl": f"https://news.example/{number}",
+        "published": True,
+        "heat": -1,
+        "quality": 50,
+        "topics": ["AI"],
+    }
+
+
+CorpusWriter = Callable[..., Path]
+
+
+@pytest.fixture
+def write_corpus(tmp_path: Path) -> CorpusWriter:
+    """``write_corpus({"a.txt": text, ...})`` writes files (str or bytes) to a new folder."""
+    counter = iter(range(1_000_000))
+
+    def write(files: dict[str, str | bytes], root: Path | None = None) -> Path:
+        folder = root or tmp_path / f"corpus{next(counter)}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, content in files.items():
+            path = folder / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8")
+        return folder
+
+    return write
+
+
+@pytest.fixture
+def settings(seeds_dir: Path) -> Settings:
+    return Settings(corpus=seeds_dir, base_url="http://feeds.test/")
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Any]:
+    app = create_app(settings, clock=lambda: NOW, watch=False)
+    app.config["TESTING"] = True
+    yield app
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
