@@ -20,7 +20,8 @@ TOPICS = [
     "Health", "Biotech", "Privacy", "Security", "Cloud", "Open Source", "Programming", "Chips",
     "Mobile", "Gaming", "Streaming", "Social Media", "Policy", "Finance", "Crypto", "Science",
     "Education", "Transport", "Electric Vehicles", "Batteries", "Quantum", "Networks", "Hardware",
-    "Design", "Media", "Music", "Film", "Sports Tech", "Agriculture", "Retail", "Travel", "Künstliche Intelligenz",
+    "Design", "Media", "Music", "Film", "Sports Tech", "Agriculture", "Retail", "Travel",
+    "Künstliche Intelligenz",
 ]  # fmt: skip
 PROVIDERS = [
     ("Ars Technica", "arstechnica.com"), ("BGR", "bgr.com"), ("PC Magazine", "pcmag.com"),
@@ -161,7 +162,9 @@ def generate(count: int, out: Path, seed: int = 20230203) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("count", type=int)
     parser.add_argument("out", type=Path)
     parser.add_argument("--seed", type=int, default=20230203)

@@ -11,7 +11,7 @@ typed by PyYAML's own resolver and built by PyYAML's own constructor.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import yaml
@@ -25,7 +25,9 @@ _LINE = re.compile(
 # Characters libyaml refuses in a stream, or that we leave to it: controls, BOM, NEL, LS, PS.
 _UNUSUAL = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
 _DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)")
-_TIMESTAMP = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:(Z)|([-+])([0-9]{2}):([0-9]{2}))")
+_TIMESTAMP = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:(Z)|([-+])([0-9]{2}):([0-9]{2}))"
+)
 _PLAIN_UNSAFE = re.compile(r"^[-?:,\[\]{}#&*!|>'\"%@`]|: |:$| #|\t")
 _QUOTED = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)" *')
 _ESCAPE = re.compile(r"\\(x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)")
@@ -35,7 +37,8 @@ _ESCAPES = {
     "N": "\x85", "_": "\xa0", "L": "\u2028", "P": "\u2029",
 }  # fmt: skip
 _KEY_WORDS = frozenset(
-    "y Y yes Yes YES n N no No NO true True TRUE false False FALSE on On ON off Off OFF null Null NULL".split()
+    "y Y yes Yes YES n N no No NO true True TRUE false False FALSE "
+    "on On ON off Off OFF null Null NULL".split()
 )
 
 _STR = "tag:yaml.org,2002:str"
@@ -57,7 +60,7 @@ def _timestamp(match: re.Match[str]) -> datetime:
     """What PyYAML's constructor makes of ``2023-02-03T12:51:00Z`` or ``...+01:00``."""
     year, month, day, hour, minute, second, zulu, sign, tz_hour, tz_minute = match.groups()
     try:
-        tzinfo = timezone.utc
+        tzinfo: timezone = UTC
         if not zulu:
             delta = timedelta(hours=int(tz_hour), minutes=int(tz_minute))
             tzinfo = timezone(-delta if sign == "-" else delta)
@@ -200,7 +203,6 @@ def _scalar(text: str) -> Any:
         return build(yaml.ScalarNode(tag, text))
     except (ValueError, OverflowError):
         raise _GiveUp from None  # libyaml's reading reports it
-
 
 
 def _unescape(match: re.Match[str]) -> str:

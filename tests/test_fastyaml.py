@@ -39,7 +39,9 @@ def assert_agrees(text: str) -> Any:
     return fast
 
 
-WITH_FRONT_MATTER = [p for p in sorted(SEEDS.glob("*.txt")) if p.read_text(encoding="utf-8").startswith("---")]
+WITH_FRONT_MATTER = [
+    path for path in sorted(SEEDS.glob("*.txt")) if path.read_text(encoding="utf-8").startswith("---")
+]
 
 
 @pytest.mark.parametrize("path", WITH_FRONT_MATTER, ids=lambda p: p.name)
@@ -116,9 +118,45 @@ _keys = st.sampled_from(["title", "heat", "a", "b", "yes", "no", "on", "null", "
 _scalars = st.one_of(
     st.text(max_size=20),
     st.sampled_from(
-        ["-1", "0", "007", "1_0", "1.5", ".inf", "true", "False", "~", "null", "2023-02-03T12:51:00Z",
-         "2023-02-03", "a: b", "a #b", "#c", "&a", "*a", "!x", "'q'", '"q"', "[1]", "{a: 1}", "|", ">",
-         "- x", "%", "@", "`", "?", ":", ",", "<<", "=", "x\\ty", '"a\\"b"', '"\\u00e9\\ud800"', '"\\q"']
+        [
+            "-1",
+            "0",
+            "007",
+            "1_0",
+            "1.5",
+            ".inf",
+            "true",
+            "False",
+            "~",
+            "null",
+            "2023-02-03T12:51:00Z",
+            "2023-02-03",
+            "a: b",
+            "a #b",
+            "#c",
+            "&a",
+            "*a",
+            "!x",
+            "'q'",
+            '"q"',
+            "[1]",
+            "{a: 1}",
+            "|",
+            ">",
+            "- x",
+            "%",
+            "@",
+            "`",
+            "?",
+            ":",
+            ",",
+            "<<",
+            "=",
+            "x\\ty",
+            '"a\\"b"',
+            '"\\u00e9\\ud800"',
+            '"\\q"',
+        ]
     ),  # fmt: skip
 )
 _line = st.tuples(
@@ -141,5 +179,7 @@ def _render(line: tuple[str, str, str | None, str | None, str]) -> str:
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_line, min_size=1, max_size=8))
 @example([("", "", "a", None, ""), ("", "- ", "b", "1", ""), ("  ", "", "c", "2", "")])
-def test_fast_reader_never_disagrees_with_libyaml(lines: list[tuple[str, str, str | None, str | None, str]]) -> None:
+def test_fast_reader_never_disagrees_with_libyaml(
+    lines: list[tuple[str, str, str | None, str | None, str]],
+) -> None:  # noqa: E501
     assert_agrees("\n".join(_render(line) for line in lines))
