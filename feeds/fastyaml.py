@@ -180,6 +180,8 @@ def _scalar(text: str) -> Any:
         content = match[1]
         return _ESCAPE.sub(_unescape, content) if "\\" in content else content
     text = text.rstrip(" ")
+    if not text:
+        return None  # "key: " is null, as "key:" is
     if _DECIMAL.fullmatch(text):
         return int(text)
     if _PLAIN_UNSAFE.search(text):
@@ -191,7 +193,7 @@ def _scalar(text: str) -> Any:
     stamp = _TIMESTAMP.fullmatch(text)
     if stamp:
         return _timestamp(stamp)
-    tag = _resolver.resolve(yaml.ScalarNode, text, (True, False))
+    tag = _resolver.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
     if tag == _STR:
         return text
     if tag == "tag:yaml.org,2002:null":
