@@ -105,15 +105,18 @@ def topics(corpus: Path | None) -> None:
 @main.command()
 @corpus_argument
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
-@click.option("--cache-max-age", help="Seconds clients may reuse a feed.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port.")
+@click.option(
+    "--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="Worker processes."
+)
+@click.option("--cache-max-age", help="Seconds clients may reuse a feed (Cache-Control max-age).")
+@click.option("--watch-interval", help="Seconds between two scans of the corpus for changes.")
 @site_options
 def serve(corpus: Path | None, host: str, port: int, workers: int, **flags: Any) -> None:
     """Serve the feeds over HTTP with a production WSGI server (gunicorn).
 
-    The corpus is watched: changed, added and removed files show within seconds.
-    Stop with Ctrl-C.
+    CORPUS defaults to the bundled seeds/. The corpus is watched: changed, added and
+    removed files show within seconds. Stop with Ctrl-C.
     """
     from .server import run
 
@@ -125,19 +128,22 @@ def serve(corpus: Path | None, host: str, port: int, workers: int, **flags: Any)
 
 
 @main.command()
-@corpus_argument
-@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--gzip", "gzip_too", is_flag=True, help="Also write precompressed .gz files.")
-@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.argument("paths", nargs=-1, metavar="[CORPUS] OUT", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--gzip", "gzip_too", is_flag=True, help="Also write precompressed .gz files beside them.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (for cron).")
 @site_options
-def export(corpus: Path | None, out: Path, gzip_too: bool, quiet: bool, **flags: Any) -> None:
+def export(paths: tuple[Path, ...], gzip_too: bool, quiet: bool, **flags: Any) -> None:
     """Write every feed, the index page and the OPML file under OUT as static files.
 
-    Paths equal the server's URL paths (/ is index.html). Only changed files are written;
-    files of feeds that no longer exist are removed.
+    Paths equal the server's URL paths (/ is index.html), and so do the bytes. Only
+    changed files are written; files of feeds that no longer exist are removed; nothing
+    else in OUT is touched. Exits with status 1 if any file could not be written.
     """
     from .export import Progress, export_site
 
+    if len(paths) not in {1, 2}:
+        raise click.UsageError(f"expected [CORPUS] OUT, got {len(paths)} paths")
+    corpus, out = (None, paths[0]) if len(paths) == 1 else paths
     settings = resolve_settings(corpus, **flags)
     progress: Progress = nullcontext
     if not quiet and sys.stderr.isatty():

@@ -21,7 +21,8 @@ class _Server(BaseApplication):  # type: ignore[misc]
 
     def load_config(self) -> None:
         for key, value in self.options.items():
-            self.cfg.set(key, value)
+            if key in self.cfg.settings:  # newer settings are skipped on older gunicorns
+                self.cfg.set(key, value)
 
     def load(self) -> Any:
         return create_app(self.settings)
@@ -47,6 +48,10 @@ def run(
             "workers": workers,
             "worker_class": "sync",
             "accesslog": "-",
+            "proc_name": "feeds",
+            # One control socket per user (~/.gunicorn/gunicorn.ctl) would be shared by every
+            # server this user runs; feeds serve needs none.
+            "control_socket_disable": True,
             "graceful_timeout": 5,
             "limit_request_line": 4094,
             "limit_request_fields": 50,

@@ -1,13 +1,14 @@
 """The HTTP face: ``create_app(settings)`` serves every document of the catalogue.
 
-Feeds are rendered once per corpus change and kept in memory (an LRU of rendered
-documents, gzipped beside the plain bytes); conditional requests are answered from the
-validators alone. The clock is read here, at the edge, and nowhere below.
+Documents are rendered once per corpus version and kept in memory (an LRU of rendered
+documents, gzipped beside the plain bytes); a repeated or conditional request is answered
+from there. The clock is read here, at the edge, and nowhere below.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -16,12 +17,12 @@ from datetime import UTC, datetime
 
 from flask import Flask, Response, request
 from werkzeug.datastructures import ETags
-from werkzeug.http import http_date, parse_date, parse_etags
+from werkzeug.http import http_date, parse_accept_header, parse_date, parse_etags
 
 from .builders import Format
-from .catalogue import INDEX_PATH, OPML_PATH
+from .catalogue import FEEDS_PREFIX, INDEX_PATH, OPML_PATH
 from .config import Settings
-from .live import LiveCorpus
+from .live import LiveCorpus, Watcher
 from .publication import Document, Params, Publication, gzip_bytes
 from .select import Order
 
@@ -31,6 +32,7 @@ Clock = Callable[[], datetime]
 CACHE_SIZE = 512
 """Rendered documents kept per corpus version; default feeds and popular queries fit."""
 MAX_HEAT = 1_000_000
+ALLOWED_METHODS = "GET, HEAD"
 
 
 def utc_now() -> datetime:
@@ -39,78 +41,106 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
+    """A document as served: plain and gzipped bytes, each with its own strong ETag."""
+
     document: Document
     gzipped: bytes
     gzip_etag: str
 
+    def etag(self, gzipped: bool) -> str:
+        return self.gzip_etag if gzipped else self.document.etag
+
+
+class Version:
+    """One published state of the site: a publication and the documents rendered from it.
+
+    A request takes the current version once and uses only it, so it never mixes two.
+    """
+
+    __slots__ = ("publication", "cache")
+
+    def __init__(self, publication: Publication) -> None:
+        self.publication = publication
+        self.cache: OrderedDict[tuple[str, Params], Rendered] = OrderedDict()
+
 
 class Site:
-    """The live state behind the app: the corpus, its publication and rendered documents."""
+    """The live state behind the app: the corpus, its current version, the watcher."""
 
     def __init__(self, settings: Settings, clock: Clock = utc_now) -> None:
         self.settings = settings
         self.clock = clock
         self.live = LiveCorpus(settings.corpus)
-        self._lock = threading.Lock()
-        self._state = self._publish()
+        self._publish_lock = threading.Lock()  # one rescan or republication at a time
+        self._cache_lock = threading.Lock()
+        self._watch_lock = threading.Lock()
+        self._version = Version(self._publication())
+        self._watcher: Watcher | None = None
+        self._watcher_pid = 0
 
-    def _publish(self) -> tuple[Publication, OrderedDict[tuple[str, Params], Rendered]]:
-        return Publication(self.live.corpus.items, self.settings, self.clock()), OrderedDict()
+    def _publication(self) -> Publication:
+        return Publication(self.live.corpus.items, self.settings, self.clock())
 
     @property
-    def publication(self) -> Publication:
-        publication = self._state[0]
-        due = publication.selection.next_change
+    def version(self) -> Version:
+        """The current version, republished first if a scheduled item has become due."""
+        version = self._version
+        due = version.publication.selection.next_change
         if due is not None and due <= self.clock():
-            with self._lock:
-                if self._state[0] is publication:
-                    self._state = self._publish()
-            publication = self._state[0]
-        return publication
+            with self._publish_lock:
+                if self._version is version:
+                    self._version = Version(self._publication())
+            version = self._version
+        return version
 
     def refresh(self) -> bool:
-        """Rescan the corpus; publish the new version if anything changed."""
-        with self._lock:
+        """Rescan the corpus; if anything changed, swap in a new version (one assignment)."""
+        with self._publish_lock:
             changed = self.live.refresh()
             if changed:
-                self._state = self._publish()
+                self._version = Version(self._publication())
         return changed
 
     def render(self, path: str, params: Params) -> Rendered | None:
-        publication = self.publication  # republished first if a scheduled item is due
-        cache = self._state[1] if self._state[0] is publication else OrderedDict()
+        """The document at ``path``, from memory if this version rendered it before."""
+        version = self.version
         key = (path, params)
-        with self._lock:
-            held = cache.get(key)
+        with self._cache_lock:
+            held = version.cache.get(key)
             if held is not None:
-                cache.move_to_end(key)
+                version.cache.move_to_end(key)
                 return held
-        document = publication.render(path, params)
+        document = version.publication.render(path, params)
         if document is None:
             return None
         gz = gzip_bytes(document.body)
         rendered = Rendered(document, gz, document.etag[:-1] + '-gzip"')
-        with self._lock:
-            cache[key] = rendered
-            while len(cache) > CACHE_SIZE:
-                cache.popitem(last=False)
+        with self._cache_lock:
+            version.cache[key] = rendered
+            while len(version.cache) > CACHE_SIZE:
+                version.cache.popitem(last=False)
         return rendered
 
-    def watch(self) -> threading.Thread:
-        """Rescan every ``watch_interval`` seconds in a daemon thread."""
+    def watch(self) -> None:
+        """Rescan now and then every ``watch_interval`` seconds, in this process.
 
-        def loop() -> None:
-            stop = threading.Event()
-            while not stop.wait(self.settings.watch_interval):
-                try:
-                    if self.refresh():
-                        log.info("corpus changed; feeds republished")
-                except Exception:  # the thread's edge: log and keep watching
-                    log.exception("corpus refresh failed; serving the previous version")
+        The app calls this on each request rather than when it is created: a server that
+        loads the app and then forks its workers (gunicorn --preload) gets a watcher in each
+        worker, and no thread runs in the parent across the fork.
+        """
+        pid = os.getpid()
+        if self._watcher is not None and self._watcher_pid == pid and self._watcher.alive:
+            return
+        with self._watch_lock:
+            if self._watcher is None or self._watcher_pid != pid or not self._watcher.alive:
+                self._watcher = Watcher(self.refresh, self.settings.watch_interval)
+                self._watcher_pid = pid
 
-        thread = threading.Thread(target=loop, name="feeds-watch", daemon=True)
-        thread.start()
-        return thread
+    def close(self) -> None:
+        """Stop watching (the app still serves the last version)."""
+        if self._watcher is not None and self._watcher_pid == os.getpid():
+            self._watcher.stop()
+        self._watcher = None
 
 
 class BadRequest(Exception):
@@ -118,13 +148,21 @@ class BadRequest(Exception):
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock = utc_now, watch: bool = True) -> Flask:
-    """The Flask application serving ``settings.corpus``; ``watch`` rescans it for changes."""
+    """The Flask application serving ``settings.corpus``; ``watch`` rescans it for changes
+    (from the first request on, in each process).
+
+    ``app.extensions["feeds"]`` is the :class:`Site`; ``close()`` it to stop watching.
+    Raises FeedsError if the corpus folder does not exist.
+    """
     settings = settings or Settings()
     app = Flask(__name__)
     site = Site(settings, clock)
     app.extensions["feeds"] = site
     if watch:
-        site.watch()
+
+        @app.before_request
+        def keep_watching() -> None:
+            site.watch()
 
     @app.after_request
     def common_headers(response: Response) -> Response:
@@ -133,13 +171,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now, watc
 
     def serve(path: str) -> Response:
         try:
-            params = _params(settings) if path.startswith("/feeds/") else Params()
+            params = _params(settings) if path.startswith(FEEDS_PREFIX) else Params()
         except BadRequest as err:
             return _text(400, str(err))
         rendered = site.render(path, params)
         if rendered is None:
             return _text(404, f"No feed at {path}. The list of feeds is at /.")
-        return _respond(rendered, settings, path)
+        return _respond(rendered, settings, path, params)
 
     @app.get(INDEX_PATH, provide_automatic_options=False)
     def index() -> Response:
@@ -149,9 +187,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now, watc
     def opml() -> Response:
         return serve(OPML_PATH)
 
-    @app.get("/feeds/<path:rest>", provide_automatic_options=False)
+    @app.get(f"{FEEDS_PREFIX}<path:rest>", provide_automatic_options=False)
     def feed(rest: str) -> Response:
-        return serve(f"/feeds/{rest}")
+        return serve(f"{FEEDS_PREFIX}{rest}")
 
     @app.errorhandler(404)
     def not_found(_: Exception) -> Response:
@@ -159,8 +197,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now, watc
 
     @app.errorhandler(405)
     def not_allowed(_: Exception) -> Response:
-        response = _text(405, "Only GET and HEAD are allowed.")
-        response.headers["Allow"] = "GET, HEAD"
+        response = _text(405, f"Only {ALLOWED_METHODS} are allowed.")
+        response.headers["Allow"] = ALLOWED_METHODS
         return response
 
     return app
@@ -186,7 +224,7 @@ def _params(settings: Settings) -> Params:
 
     order = single("order")
     if order is not None and order not in {o.value for o in Order}:
-        raise BadRequest("order must be latest or hot.")
+        raise BadRequest(f"order must be one of: {', '.join(o.value for o in Order)}.")
     return Params(
         min_heat=number("min_heat", 0, MAX_HEAT),
         min_quality=number("min_quality", 0, 100),
@@ -195,10 +233,10 @@ def _params(settings: Settings) -> Params:
     )
 
 
-def _respond(rendered: Rendered, settings: Settings, path: str) -> Response:
+def _respond(rendered: Rendered, settings: Settings, path: str, params: Params) -> Response:
     document = rendered.document
-    gzipped = request.accept_encodings["gzip"] > 0 or request.accept_encodings["x-gzip"] > 0
-    etag = rendered.gzip_etag if gzipped else document.etag
+    gzipped = accepts_gzip(request.headers.get("Accept-Encoding"))
+    etag = rendered.etag(gzipped)
     headers = {
         "Content-Type": document.content_type,
         "ETag": etag,
@@ -206,35 +244,62 @@ def _respond(rendered: Rendered, settings: Settings, path: str) -> Response:
         "Cache-Control": f"public, max-age={settings.cache_max_age}",
         "Vary": "Accept-Encoding",
     }
-    if path.startswith("/feeds/"):
-        headers["Access-Control-Allow-Origin"] = "*"
-        headers["Link"] = _link_header(path, settings)
-    if _not_modified(document, (document.etag, rendered.gzip_etag)):
-        return Response(status=304, headers={k: v for k, v in headers.items() if k != "Content-Type"})
-    body = rendered.gzipped if gzipped else document.body
+    if path != INDEX_PATH:
+        headers["Access-Control-Allow-Origin"] = "*"  # web-based readers fetch feeds cross-origin
+    if path.startswith(FEEDS_PREFIX):
+        headers["Link"] = _link_header(path, params, settings)
+    if _not_modified(etag, document.last_modified):
+        del headers["Content-Type"]
+        return Response(status=304, headers=headers)
     if gzipped:
         headers["Content-Encoding"] = "gzip"
-    response = Response(body, status=200, headers=headers)
-    return response
+    return Response(rendered.gzipped if gzipped else document.body, status=200, headers=headers)
 
 
-def _not_modified(document: Document, etags: tuple[str, ...]) -> bool:
-    """RFC 9110 §13.2.2: If-None-Match (weak comparison) wins over If-Modified-Since."""
+def accepts_gzip(header: str | None) -> bool:
+    """Whether an Accept-Encoding value allows gzip (RFC 9110 §12.5.3).
+
+    ``gzip`` (or ``x-gzip``) named with q > 0, or else ``*`` with q > 0. A named coding
+    wins over ``*`` whatever the order, so ``gzip;q=0, *`` refuses gzip.
+    """
+    named: float | None = None
+    anything: float | None = None
+    for coding, quality in parse_accept_header(header):
+        coding = str(coding).lower()
+        if coding in {"gzip", "x-gzip"}:
+            named = max(named or 0.0, quality)
+        elif coding == "*":
+            anything = quality
+    if named is not None:
+        return named > 0
+    return anything is not None and anything > 0
+
+
+def _not_modified(etag: str, last_modified: datetime) -> bool:
+    """RFC 9110 §13.1: If-None-Match (weak comparison) decides when sent, else If-Modified-Since.
+
+    ``etag`` is the validator of the representation this request selects, so a client
+    holding the gzipped copy revalidates with the gzip ETag and the other with the plain one.
+    """
     if_none_match = request.headers.get("If-None-Match")
     if if_none_match is not None:
         tags: ETags = parse_etags(if_none_match)
-        return tags.star_tag or any(tags.contains_weak(tag.strip('"')) for tag in etags)
+        return tags.star_tag or tags.contains_weak(etag.strip('"'))
     since = parse_date(request.headers.get("If-Modified-Since"))
-    return since is not None and document.last_modified <= since
+    # HTTP dates have whole seconds; the document's date may not.
+    return since is not None and last_modified.replace(microsecond=0) <= since
 
 
-def _link_header(path: str, settings: Settings) -> str:
+def _link_header(path: str, params: Params, settings: Settings) -> str:
+    """``self`` and the same feed in the other formats, with the request's parameters."""
     stem, _, ext = path.rpartition(".")
-    links = [f'<{settings.base_url}{path.lstrip("/")}>; rel="self"']
+    query = params.query_string()
+    suffix = f"?{query}" if query else ""
+    base = settings.base_url + stem.lstrip("/")
+    links = []
     for fmt in Format:
-        if fmt.value != ext:
-            href = f"{settings.base_url}{stem.lstrip('/')}.{fmt.value}"
-            links.append(f'<{href}>; rel="alternate"; type="{fmt.media_type}"')
+        rel = "self" if fmt.value == ext else "alternate"
+        links.append(f'<{base}.{fmt.value}{suffix}>; rel="{rel}"; type="{fmt.media_type}"')
     return ", ".join(links)
 
 
