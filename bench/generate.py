@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import random
 import shutil
 from datetime import UTC, datetime, timedelta
@@ -35,6 +36,8 @@ WORDS = (
     "developers open source cloud security update report growth energy climate space mission"
 ).split()
 START = datetime(2020, 1, 1, tzinfo=UTC)
+_ZIPF = list(itertools.accumulate(1 / rank**1.1 for rank in range(1, len(TOPICS) + 1)))
+"""Cumulative Zipf weights (s = 1.1): the first topic is about 4.5 times the tenth."""
 
 
 def _sentence(rng: random.Random, low: int, high: int) -> str:
@@ -77,8 +80,7 @@ def item_file(number: int, rng: random.Random, seed: int = 0) -> str:
     story = _story(seed, number)
     name, domain = story["provider"]  # type: ignore[misc]
     topics: list[str] = []
-    for _ in range(rng.choice([1, 1, 2, 2, 3])):
-        topic = TOPICS[min(int(rng.paretovariate(1.0)) - 1, len(TOPICS) - 1)]
+    for topic in rng.choices(TOPICS, cum_weights=_ZIPF, k=rng.choice([1, 1, 2, 2, 3])):
         if topic not in topics:
             topics.append(topic)
     published = rng.random() < 0.7
