@@ -13,6 +13,7 @@ from html import escape
 from markdown_it import MarkdownIt
 
 from ..model import Related
+from .uri import as_uri
 
 _markdown = MarkdownIt("commonmark", {"html": False})
 _SAFE_SCHEMES = ("http:", "https:", "mailto:")
@@ -39,5 +40,5 @@ def render_related(stories: Sequence[Related]) -> str:
     rows = []
     for story in stories:
         by = f" ({escape(story.provider.name)})" if story.provider else ""
-        rows.append(f'<li><a href="{escape(story.url)}">{escape(story.title)}</a>{by}</li>')
+        rows.append(f'<li><a href="{escape(as_uri(story.url))}">{escape(story.title)}</a>{by}</li>')
     return "<h3>Related</h3>\n<ul>\n" + "\n".join(rows) + "\n</ul>\n"

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ..model import Channel, Image, Item, Provider, Related
 from .html import render_body
+from .uri import as_uri, host_url
 
 VERSION = "https://jsonfeed.org/version/1.1"
 
@@ -21,22 +22,23 @@ def build_json(channel: Channel, items: Sequence[Item]) -> bytes:
     feed: dict[str, Any] = {
         "version": VERSION,
         "title": channel.title,
-        "home_page_url": channel.home_url,
-        "feed_url": channel.self_link.href,
+        "home_page_url": as_uri(channel.home_url),
+        "feed_url": as_uri(channel.self_link.href),
         "description": channel.description,
         "language": channel.language,
-        "authors": [{"name": channel.title, "url": channel.home_url}],
+        "authors": [{"name": channel.title, "url": as_uri(channel.home_url)}],
     }
     if channel.icon:
-        feed["favicon"] = channel.icon
+        feed["favicon"] = as_uri(channel.icon)
     if channel.logo:
-        feed["icon"] = channel.logo
+        feed["icon"] = as_uri(channel.logo)
     feed["items"] = [_item(item) for item in items]
     return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode()
 
 
 def _item(item: Item) -> dict[str, Any]:
-    entry: dict[str, Any] = {"id": item.id, "url": item.url, "title": item.title}
+    # item.url is the original or web URL, never an AMP one (see corpus.py).
+    entry: dict[str, Any] = {"id": item.id, "url": as_uri(item.url), "title": item.title}
     if item.excerpt:
         entry["summary"] = item.excerpt
     if item.body:
@@ -45,7 +47,7 @@ def _item(item: Item) -> dict[str, Any]:
         # JSON Feed: every item has content_html or content_text.
         entry["content_text"] = item.excerpt or item.title
     if item.images:
-        entry["image"] = item.images[0].url
+        entry["image"] = as_uri(item.images[0].url)
     entry["date_published"] = _date(item.published_at)
     entry["date_modified"] = _date(item.updated_at)
     if item.provider:
@@ -68,20 +70,22 @@ def _item(item: Item) -> dict[str, Any]:
 
 
 def _date(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
+    """RFC 3339 in UTC, ``Z`` for the offset."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _author(provider: Provider) -> dict[str, str]:
     author = {"name": provider.name}
-    if provider.home_url:
-        author["url"] = provider.home_url
+    home = host_url(provider.domain) if provider.domain else None
+    if home:
+        author["url"] = home
     if provider.logo:
-        author["avatar"] = provider.logo.url
+        author["avatar"] = as_uri(provider.logo.url)
     return author
 
 
 def _image(image: Image) -> dict[str, Any]:
-    data: dict[str, Any] = {"url": image.url}
+    data: dict[str, Any] = {"url": as_uri(image.url)}
     if image.width:
         data["width"] = image.width
     if image.height:
@@ -90,7 +94,7 @@ def _image(image: Image) -> dict[str, Any]:
 
 
 def _related(story: Related) -> dict[str, Any]:
-    data: dict[str, Any] = {"id": story.id, "url": story.url, "title": story.title}
+    data: dict[str, Any] = {"id": story.id, "url": as_uri(story.url), "title": story.title}
     if story.excerpt:
         data["summary"] = story.excerpt
     if story.published_at:
@@ -98,5 +102,5 @@ def _related(story: Related) -> dict[str, Any]:
     if story.provider:
         data["authors"] = [_author(story.provider)]
     if story.images:
-        data["image"] = story.images[0].url
+        data["image"] = as_uri(story.images[0].url)
     return data

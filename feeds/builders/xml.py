@@ -1,85 +1,136 @@
 """RSS 2.0 and Atom 1.0, written by feedgen; feedgen is imported nowhere else.
 
-feedgen traps handled here: entries are prepended unless ``order="append"``; feed and entry
-dates default to the clock; the RSS channel ``<link>`` is the last link added; the Atom
-generator carries feedgen's version; an Atom enclosure link also becomes an RSS enclosure
-with ``length="0"``; and Atom entry links lose every attribute but ``href`` (1.0.0). So each
-format gets its own generator with only what it should carry, and entry links other than
-the alternate one are written by a small extension of ours.
+feedgen 1.0.0 traps handled here:
+
+- entries are prepended unless ``order="append"``;
+- the feed's and every entry's dates default to the clock;
+- the RSS channel ``<link>`` is the last alternate link added;
+- the generator carries feedgen's name, URI and version unless replaced;
+- an Atom enclosure link also becomes an RSS enclosure with ``length="0"``;
+- Atom entry links lose every attribute but ``href``;
+- RSS dates are formatted inside ``locale.setlocale(LC_ALL, "C")`` and back, which
+  changes the locale of the whole process for a moment: not thread-safe.
+
+So each format gets its own generator with only what it should carry, and the RSS dates
+and the Atom entry links other than the alternate one are written by small extensions of
+ours. Every URL goes through :func:`~.uri.as_uri`, and the serialised document through
+:func:`character_references`.
 """
 
 from __future__ import annotations
 
 import mimetypes
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from html import escape
 from typing import Any
 from urllib.parse import urlsplit
 
-from feedgen.ext.base import BaseExtension
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
-from ..model import Channel, Image, Item, Link
+from ..model import Channel, Image, Item, Provider
 from . import Format
 from .html import render_body, render_related
+from .uri import as_uri, host_url
 
 GENERATOR = "feeds"
+"""The generator name, with no version: a release must not change the bytes of a feed."""
+
 _ATOM_NS = "http://www.w3.org/2005/Atom"
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_REFERENCES = ((b"&amp;", b"&#x26;"), (b"&lt;", b"&#x3C;"), (b"&gt;", b"&#x3E;"))
 
 
 def build_rss(channel: Channel, items: Sequence[Item]) -> bytes:
     fg = _generator(channel)
+    # Registered first, so that <pubDate> comes right after feedgen's own item elements.
+    fg.register_extension("dates", _rss_channel(channel, bool(items)), _RssItem, atom=False, rss=True)
     fg.load_extension("dc", atom=False, rss=True)
     fg.load_extension("media", atom=False, rss=True)
-    fg.register_extension("alternates", _alternates(channel.alternates), atom=False, rss=True)
-    fg.link(href=channel.self_link.href, rel="self", type=channel.self_link.media_type)
-    # feedgen: the RSS <link> is the last link added, so the home page goes last.
-    fg.link(href=channel.home_url, rel="alternate")
+    # feedgen would format this (under setlocale) even if never set; _rss_channel writes it.
+    fg._FeedGenerator__rss_lastBuildDate = None
+    fg.link(href=as_uri(channel.self_link.href), rel="self", type=channel.self_link.media_type)
+    # feedgen: the RSS <link> is the last alternate link added, so the home page goes last.
+    fg.link(href=as_uri(channel.home_url), rel="alternate")
     if channel.logo:
-        fg.image(url=channel.logo, title=channel.title, link=channel.home_url)
+        # The RSS Profile asks for the channel's own title and link here.
+        fg.image(url=as_uri(channel.logo), title=channel.title, link=as_uri(channel.home_url))
     for item in items:
         entry = _entry(fg, item)
+        entry.dates.published = item.published_at
+        # The description is HTML by convention: the plain-text excerpt is escaped once more.
         entry.description(escape(item.excerpt, quote=False) or None)
         content = "".join((render_body(item.body) if item.body else "", render_related(item.related)))
         if content:
-            # feedgen: with a description set, content becomes <content:encoded>.
+            # feedgen: with a description set, content becomes <content:encoded>; without
+            # one it becomes the description (the RSS Profile wants a description first).
             entry.content(content)
         if item.provider:
             entry.dc.dc_creator(item.provider.name)
         for image in item.images:
             entry.media.content(_media(image), group=None)
-    return bytes(fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True))
+    return character_references(bytes(fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)))
 
 
 def build_atom(channel: Channel, items: Sequence[Item]) -> bytes:
     fg = _generator(channel)
     fg.register_extension("links", BaseExtension, _EntryLinks, atom=True, rss=False)
-    fg.id(channel.id)
+    fg.id(as_uri(channel.id))
     fg.subtitle(channel.description)
-    fg.author(name=channel.title, uri=channel.home_url)
-    fg.link(href=channel.self_link.href, rel="self", type=channel.self_link.media_type)
-    fg.link(href=channel.home_url, rel="alternate", type="text/html")
+    # RFC 4287: a feed has an author unless every entry has one; not every item has a provider.
+    fg.author(name=channel.title, uri=as_uri(channel.home_url))
+    fg.link(href=as_uri(channel.self_link.href), rel="self", type=channel.self_link.media_type)
+    fg.link(href=as_uri(channel.home_url), rel="alternate", type="text/html")
     for alternate in channel.alternates:
-        fg.link(href=alternate.href, rel="alternate", type=alternate.media_type)
+        fg.link(href=as_uri(alternate.href), rel="alternate", type=alternate.media_type)
     if channel.icon:
-        fg.icon(channel.icon)
+        fg.icon(as_uri(channel.icon))
     if channel.logo:
-        fg.logo(channel.logo)
+        fg.logo(as_uri(channel.logo))
     for item in items:
         entry = _entry(fg, item)
+        entry.published(item.published_at)
         entry.updated(item.updated_at)
         if item.excerpt:
             entry.summary(item.excerpt, type="text")
         if item.body:
             entry.content(render_body(item.body), type="html")
+        elif not item.excerpt:
+            # An entry should have textual content; the title is the only text there is.
+            entry.summary(item.title, type="text")
         if item.provider:
-            entry.author(name=item.provider.name, uri=item.provider.home_url)
+            entry.author(name=item.provider.name, uri=_provider_url(item.provider))
         for story in item.related:
-            entry.links.add(href=story.url, rel="related", title=story.title)
+            entry.links.add(href=as_uri(story.url), rel="related", title=story.title)
         for image in item.images:
-            entry.links.add(href=image.url, rel="enclosure", type=_image_type(image.url))
-    return bytes(fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True))
+            entry.links.add(href=as_uri(image.url), rel="enclosure", type=_image_type(image.url))
+    return character_references(bytes(fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)))
+
+
+def character_references(document: bytes) -> bytes:
+    """Write ``&``, ``<`` and ``>`` as hexadecimal character references.
+
+    The same characters to every XML parser, but the form the RSS Best Practices Profile
+    recommends for plain text ("Encoding & and <"), and the one in which feed validators
+    do not mistake a title such as ``AT&T <3`` for HTML. lxml writes them only as
+    ``&amp;``, ``&lt;`` and ``&gt;``, and a serialised document has no other use for those
+    byte sequences, so a plain replacement is exact.
+    """
+    for entity, reference in _REFERENCES:
+        document = document.replace(entity, reference)
+    return document
+
+
+def rfc822(moment: datetime) -> str:
+    """An RFC 822 date-time with a four-digit year, in UTC, whatever the process locale."""
+    utc = moment.astimezone(UTC)
+    return (
+        f"{_DAYS[utc.weekday()]}, {utc.day:02d} {_MONTHS[utc.month - 1]} {utc.year:04d} "
+        f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d} +0000"
+    )
 
 
 def _generator(channel: Channel) -> Any:
@@ -88,9 +139,8 @@ def _generator(channel: Channel) -> Any:
     fg.description(channel.description)
     fg.language(channel.language)
     fg.generator(GENERATOR)
-    # feedgen: both default to the clock.
+    # feedgen: defaults to the clock.
     fg.updated(channel.updated)
-    fg.lastBuildDate(channel.updated)
     return fg
 
 
@@ -98,19 +148,23 @@ def _entry(fg: Any, item: Item) -> Any:
     entry = fg.add_entry(order="append")
     entry.id(item.id)
     entry.title(item.title)
-    entry.link(href=item.url, rel="alternate")
-    entry.published(item.published_at)
-    entry.updated(item.updated_at)
+    # item.url is the original or web URL, never an AMP one (see corpus.py).
+    entry.link(href=as_uri(item.url), rel="alternate")
     for name in item.topics:
         entry.category(term=name)
     return entry
 
 
+def _provider_url(provider: Provider) -> str | None:
+    return host_url(provider.domain) if provider.domain else None
+
+
 def _media(image: Image) -> dict[str, str]:
-    content = {"url": image.url, "medium": "image"}
+    content = {"url": as_uri(image.url), "medium": "image"}
     media_type = _image_type(image.url)
     if media_type:
         content["type"] = media_type
+    # Media RSS sizes are positive integers: an unknown (0) size is left out.
     if image.width:
         content["width"] = str(image.width)
     if image.height:
@@ -123,7 +177,45 @@ def _image_type(url: str) -> str | None:
     return media_type if media_type and media_type.startswith("image/") else None
 
 
-class _EntryLinks(BaseExtension):  # type: ignore[misc]
+def _rss_channel(channel: Channel, has_items: bool) -> type[BaseExtension]:
+    """A feedgen extension adding what feedgen cannot to the RSS ``<channel>``: the
+    ``lastBuildDate`` in our format (none in an empty feed, which has no date of its own)
+    and an ``<atom:link rel="alternate">`` to the same feed in each other format."""
+
+    class RssChannel(BaseExtension):  # type: ignore[misc]
+        def extend_ns(self) -> dict[str, str]:
+            return {"atom": _ATOM_NS}
+
+        def extend_rss(self, feed: Any) -> Any:
+            element = feed[0]
+            if has_items:
+                xml_elem("lastBuildDate", element).text = rfc822(channel.updated)
+            for link in channel.alternates:
+                xml_elem(
+                    f"{{{_ATOM_NS}}}link",
+                    element,
+                    href=as_uri(link.href),
+                    rel="alternate",
+                    type=link.media_type,
+                )
+            return feed
+
+    return RssChannel
+
+
+class _RssItem(BaseEntryExtension):  # type: ignore[misc]
+    """The item's ``<pubDate>``, formatted by :func:`rfc822` rather than by feedgen."""
+
+    def __init__(self) -> None:
+        self.published: datetime | None = None
+
+    def extend_rss(self, item: Any) -> Any:
+        if self.published is not None:
+            xml_elem("pubDate", item).text = rfc822(self.published)
+        return item
+
+
+class _EntryLinks(BaseEntryExtension):  # type: ignore[misc]
     """Atom entry links with all their attributes (feedgen 1.0.0 drops all but ``href``)."""
 
     def __init__(self) -> None:
@@ -139,26 +231,4 @@ class _EntryLinks(BaseExtension):  # type: ignore[misc]
         return entry
 
 
-def _alternates(links: Sequence[Link]) -> type[BaseExtension]:
-    """A feedgen extension adding ``<atom:link rel="alternate">`` for the other formats."""
-
-    class Alternates(BaseExtension):  # type: ignore[misc]
-        def extend_ns(self) -> dict[str, str]:
-            return {"atom": _ATOM_NS}
-
-        def extend_rss(self, feed: Any) -> Any:
-            channel = feed[0]
-            for link in links:
-                xml_elem(
-                    f"{{{_ATOM_NS}}}link",
-                    channel,
-                    href=link.href,
-                    rel="alternate",
-                    type=link.media_type,
-                )
-            return feed
-
-    return Alternates
-
-
-__all__ = ["Format", "build_atom", "build_rss"]
+__all__ = ["Format", "build_atom", "build_rss", "character_references", "rfc822"]
