@@ -5,20 +5,28 @@ reader (or a crash) sees the old file or the new one, never a part. A file whose
 are unchanged is not touched, so its modification time and every cache of it survive.
 The list of files written lives in ``.feeds-export.json``; the next export removes the
 ones it no longer makes and touches nothing else in the folder.
+
+Every file operation goes through a descriptor of its folder, each folder opened with
+``O_NOFOLLOW`` from its parent's descriptor: a symlink anywhere below OUT is never
+followed, even one that appears while the export runs.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
-import tempfile
+import re
+import secrets
+import stat
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from .catalogue import file_path
+from .catalogue import FEEDS_PREFIX, file_path
 from .config import Settings
 from .corpus import load_corpus
 from .errors import FeedsError, ItemError
@@ -26,15 +34,22 @@ from .publication import Publication, gzip_bytes
 
 MANIFEST = ".feeds-export.json"
 TEMP_SUFFIX = ".feeds-tmp"
+_TEMP_NAME = re.compile(r"\..+\.[0-9a-f]{16}" + re.escape(TEMP_SUFFIX))
+_FEEDS_FOLDER = FEEDS_PREFIX.strip("/")
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 @dataclass
 class ExportReport:
+    """What an export did, by relative file name."""
+
     written: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    """One line per file that could not be written or removed."""
     problems: tuple[ItemError, ...] = ()
+    """Bad corpus files (skipped) and warnings (kept)."""
 
     @property
     def skipped(self) -> int:
@@ -55,123 +70,243 @@ Progress = Callable[[list[str]], AbstractContextManager[Iterable[str]]]
 def export_site(
     settings: Settings, out: Path, *, now: datetime, gzip_too: bool = False, progress: Progress = nullcontext
 ) -> ExportReport:
-    """Export the corpus of ``settings`` under ``out``. Raises FeedsError for an unusable
-    ``out``; a file that cannot be written is a failure in the report, not an exception."""
-    corpus_root = settings.corpus.resolve()
-    target = out.resolve()
-    if target == corpus_root or target.is_relative_to(corpus_root):
-        raise FeedsError(f"refusing to export into the corpus: {out} is inside {settings.corpus}")
-    if out.is_symlink():
-        raise FeedsError(f"refusing to export through a symlink: {out}")
+    """Export the corpus of ``settings`` under ``out``, as visible at ``now``.
+
+    Raises FeedsError for a missing corpus or an unusable ``out`` (inside the corpus, a
+    symlink, not creatable, or locked by another export); a file that cannot be written
+    is a failure in the report, not an exception.
+    """
+    check_out(settings.corpus, out)
+    corpus = load_corpus(settings.corpus)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise FeedsError(f"cannot create {out}: {err.strerror}") from None
-    corpus = load_corpus(settings.corpus)
+        raise FeedsError(f"cannot create {out}: {err.strerror or err}") from None
     publication = Publication(corpus.items, settings, now)
     report = ExportReport(problems=corpus.problems)
-    writer = _Writer(out, report)
-    _remove_leftover_temps(out)
-    previous = _read_manifest(out)
-    paths = list(publication.paths())
-    with progress(paths) as shown:
-        for path in shown:
-            document = publication.render(path)
-            assert document is not None, path
-            name = file_path(path)
-            writer.write(name, document.body)
-            if gzip_too:
-                writer.write(name + ".gz", gzip_bytes(document.body))
-    for name in sorted(previous - writer.names):
-        writer.remove(name)
-    writer.save_manifest()
+    with _Tree(out) as tree:
+        paths = list(publication.paths())
+        names = [file_path(path) for path in paths]
+        if gzip_too:
+            names += [name + ".gz" for name in names]
+        previous = tree.read_manifest()
+        tree.remove_leftover_temps({_parent(name) for name in (*names, *previous)})
+        # Listed before they exist: if this export dies, the next still knows them as ours.
+        tree.save_manifest(previous | set(names), report)
+        with progress(paths) as shown:
+            for path in shown:
+                document = publication.render(path)
+                assert document is not None, path
+                name = file_path(path)
+                tree.write(name, document.body, report)
+                if gzip_too:
+                    tree.write(name + ".gz", gzip_bytes(document.body), report)
+        stale = sorted(previous - set(names))
+        kept = {name for name in stale if not tree.remove(name, report)}
+        tree.remove_empty_folders({_parent(name) for name in stale} - {_parent(name) for name in names})
+        tree.save_manifest(set(names) | kept, report)
+        tree.sync()
     return report
 
 
-class _Writer:
-    """Writes files under one folder, never through a symlink and never outside it."""
+def check_out(corpus: Path, out: Path) -> None:
+    """Refuse an ``out`` that is (or is inside) the corpus, whose ``feeds`` folder holds
+    the corpus, or that is a symlink. Raises FeedsError."""
+    corpus_root = corpus.resolve()
+    target = out.resolve()
+    if target == corpus_root:
+        raise FeedsError(f"refusing to export into the corpus: {out} is the corpus folder")
+    if target.is_relative_to(corpus_root):
+        raise FeedsError(f"refusing to export into the corpus: {out} is inside {corpus}")
+    if corpus_root.is_relative_to(target / _FEEDS_FOLDER):
+        raise FeedsError(f"refusing to export: the corpus {corpus} is inside {out / _FEEDS_FOLDER}")
+    if out.is_symlink():
+        raise FeedsError(f"refusing to export through a symlink: {out} (give the folder it points to)")
 
-    def __init__(self, out: Path, report: ExportReport) -> None:
+
+def _parent(name: str) -> str:
+    return str(PurePosixPath(name).parent)
+
+
+class _Tree:
+    """The folders of OUT, opened by descriptor without following symlinks, while a lock
+    on OUT keeps a second export out."""
+
+    def __init__(self, out: Path) -> None:
         self.out = out
-        self.report = report
-        self.names: set[str] = set()
+        self._folders: dict[str, int] = {}
 
-    def resolve(self, name: str) -> Path:
-        """The path of ``name`` under ``out``; raise OSError if a folder on the way is a
-        symlink or the name would leave ``out``."""
-        parts = Path(name).parts
-        if not parts or any(part in {"", ".", ".."} for part in parts) or Path(name).is_absolute():
-            raise OSError(f"unsafe file name {name!r}")
-        folder = self.out
-        for part in parts[:-1]:
-            folder = folder / part
-            if folder.is_symlink():
-                raise OSError(f"{folder} is a symlink; not followed")
-            folder.mkdir(exist_ok=True)
-        return folder / parts[-1]
-
-    def write(self, name: str, data: bytes) -> None:
-        self.names.add(name)
+    def __enter__(self) -> _Tree:
         try:
-            path = self.resolve(name)
-            if not path.is_symlink() and path.is_file() and _same_bytes(path, data):
-                self.report.unchanged.append(name)
+            fd = os.open(self.out, _DIR_FLAGS)
+        except OSError as err:
+            raise FeedsError(f"cannot open {self.out}: {err.strerror or err}") from None
+        self._folders["."] = fd
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise FeedsError(f"another export into {self.out} is running") from None
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for fd in self._folders.values():  # closing OUT's descriptor releases the lock
+            os.close(fd)
+        self._folders.clear()
+
+    def folder(self, name: str, *, create: bool) -> int:
+        """A descriptor of folder ``name`` (relative, ``.`` for OUT). Raises OSError if a
+        part is a symlink or not a folder, or (unless ``create``) is missing."""
+        if name in self._folders:
+            return self._folders[name]
+        path = PurePosixPath(name)
+        if path.is_absolute() or any(part in {"", ".", ".."} for part in path.parts):
+            raise OSError(errno.EINVAL, f"unsafe folder name {name!r}")
+        parent = self.folder(str(path.parent), create=create)
+        if create:
+            try:
+                os.mkdir(path.name, 0o755, dir_fd=parent)
+            except FileExistsError:
+                pass
+        try:
+            fd = os.open(path.name, _DIR_FLAGS, dir_fd=parent)
+        except OSError as err:
+            if err.errno in {errno.ELOOP, errno.ENOTDIR} and _is_symlink(path.name, parent):
+                raise OSError(errno.ELOOP, f"{name} is a symlink; not followed") from None
+            raise
+        self._folders[name] = fd
+        return fd
+
+    def write(self, name: str, data: bytes, report: ExportReport) -> None:
+        """Put ``data`` at ``name`` unless it is there already; record what happened."""
+        try:
+            folder, base = self._split(name, create=True)
+            if _holds(folder, base, data):
+                report.unchanged.append(name)
                 return
-            _atomic_write(path, data)
+            _replace(folder, base, data)
         except OSError as err:
-            self.report.failures.append(f"{name}: {err.strerror or err}")
+            report.failures.append(f"{name}: {err.strerror or err}")
             return
-        self.report.written.append(name)
+        report.written.append(name)
 
-    def remove(self, name: str) -> None:
+    def remove(self, name: str, report: ExportReport) -> bool:
+        """Remove file ``name`` (a symlink there is removed, not followed)."""
         try:
-            path = self.resolve(name)
-            path.unlink(missing_ok=True)
+            folder, base = self._split(name, create=False)
+            os.unlink(base, dir_fd=folder)
+        except FileNotFoundError:
+            return True
         except OSError as err:
-            self.report.failures.append(f"{name}: cannot remove: {err.strerror or err}")
-            return
-        self.report.removed.append(name)
+            report.failures.append(f"{name}: cannot remove: {err.strerror or err}")
+            return False
+        report.removed.append(name)
+        return True
 
-    def save_manifest(self) -> None:
-        data = json.dumps({"files": sorted(self.names)}, indent=1).encode() + b"\n"
+    def remove_empty_folders(self, names: Iterable[str]) -> None:
+        """Remove folders of stale files that hold nothing now (deepest first); a folder
+        with anything left in it, a user's file or not, stays."""
+        for name in sorted(names, key=lambda n: -len(PurePosixPath(n).parts)):
+            path = PurePosixPath(name)
+            while name != ".":
+                try:
+                    os.rmdir(path.name, dir_fd=self.folder(str(path.parent), create=False))
+                except OSError:
+                    break
+                fd = self._folders.pop(name, None)
+                if fd is not None:
+                    os.close(fd)
+                path = path.parent
+                name = str(path)
+
+    def remove_leftover_temps(self, folders: Iterable[str]) -> None:
+        """Temporary files of an export that was killed before it could rename them."""
+        for name in folders:
+            try:
+                fd = self.folder(name, create=False)
+                for entry in os.listdir(fd):
+                    if _TEMP_NAME.fullmatch(entry):
+                        os.unlink(entry, dir_fd=fd)
+            except OSError:
+                continue  # a missing folder holds no temporary files; a symlink is not ours
+
+    def read_manifest(self) -> set[str]:
         try:
-            path = self.resolve(MANIFEST)
-            if not (path.is_file() and _same_bytes(path, data)):
-                _atomic_write(path, data)
+            fd = os.open(
+                MANIFEST, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=self.folder(".", create=False)
+            )
+            with os.fdopen(fd, "rb") as handle:
+                files = json.loads(handle.read()).get("files", [])
+        except (OSError, ValueError, AttributeError):
+            return set()
+        return {name for name in files if isinstance(name, str) and _is_safe(name)}
+
+    def save_manifest(self, names: set[str], report: ExportReport) -> None:
+        data = json.dumps({"files": sorted(names)}, indent=1).encode() + b"\n"
+        try:
+            folder = self.folder(".", create=False)
+            if not _holds(folder, MANIFEST, data):
+                _replace(folder, MANIFEST, data)
         except OSError as err:
-            self.report.failures.append(f"{MANIFEST}: {err.strerror or err}")
+            report.failures.append(f"{MANIFEST}: {err.strerror or err}")
+
+    def sync(self) -> None:
+        """Make the renames durable; a folder that cannot be synced is no failure."""
+        for fd in self._folders.values():
+            try:
+                os.fsync(fd)
+            except OSError:
+                pass
+
+    def _split(self, name: str, *, create: bool) -> tuple[int, str]:
+        if not _is_safe(name):
+            raise OSError(errno.EINVAL, f"unsafe file name {name!r}")
+        path = PurePosixPath(name)
+        return self.folder(str(path.parent), create=create), path.name
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
+def _is_safe(name: str) -> bool:
+    path = PurePosixPath(name)
+    return bool(path.parts) and not path.is_absolute() and all(p not in {"", ".", ".."} for p in path.parts)
+
+
+def _is_symlink(name: str, folder: int) -> bool:
     try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), 0o644)
-            handle.write(data)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
-def _same_bytes(path: Path, data: bytes) -> bool:
-    try:
-        return path.stat().st_size == len(data) and path.read_bytes() == data
+        return stat.S_ISLNK(os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode)
     except OSError:
         return False
 
 
-def _read_manifest(out: Path) -> set[str]:
+def _holds(folder: int, name: str, data: bytes) -> bool:
+    """Whether ``name`` is a regular file (not a symlink) with exactly ``data``."""
     try:
-        files = json.loads((out / MANIFEST).read_text(encoding="utf-8")).get("files", [])
-    except (OSError, ValueError, AttributeError):
-        return set()
-    return {name for name in files if isinstance(name, str)}
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder)
+    except OSError:
+        return False
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size != len(data):
+            return False
+        return handle.read(len(data) + 1) == data
 
 
-def _remove_leftover_temps(out: Path) -> None:
-    """Temporary files of an export that was killed before it could rename them."""
-    for dirpath, _, filenames in os.walk(out):
-        for name in filenames:
-            if name.startswith(".") and name.endswith(TEMP_SUFFIX):
-                Path(dirpath, name).unlink(missing_ok=True)
+def _replace(folder: int, name: str, data: bytes) -> None:
+    """Write ``data`` to a new temporary file in ``folder``, flush it to disk, and rename
+    it over ``name``: readers see the old file or the new one, never a part."""
+    temp = f".{name}.{secrets.token_hex(8)}{TEMP_SUFFIX}"
+    fd = os.open(
+        temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=folder
+    )
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(fd, 0o644)  # readable by the web server whatever the umask
+            handle.write(data)
+            handle.flush()
+            os.fsync(fd)
+        os.replace(temp, name, src_dir_fd=folder, dst_dir_fd=folder)
+    except BaseException:
+        try:
+            os.unlink(temp, dir_fd=folder)
+        except OSError:
+            pass
+        raise
