@@ -128,19 +128,22 @@ def serve(corpus: Path | None, host: str, port: int, workers: int, **flags: Any)
 
 
 @main.command()
-@corpus_argument
-@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--gzip", "gzip_too", is_flag=True, help="Also write precompressed .gz files.")
-@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.argument("paths", nargs=-1, metavar="[CORPUS] OUT", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--gzip", "gzip_too", is_flag=True, help="Also write precompressed .gz files beside them.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (for cron).")
 @site_options
-def export(corpus: Path | None, out: Path, gzip_too: bool, quiet: bool, **flags: Any) -> None:
+def export(paths: tuple[Path, ...], gzip_too: bool, quiet: bool, **flags: Any) -> None:
     """Write every feed, the index page and the OPML file under OUT as static files.
 
-    Paths equal the server's URL paths (/ is index.html). Only changed files are written;
-    files of feeds that no longer exist are removed.
+    Paths equal the server's URL paths (/ is index.html), and so do the bytes. Only
+    changed files are written; files of feeds that no longer exist are removed; nothing
+    else in OUT is touched. Exits with status 1 if any file could not be written.
     """
     from .export import Progress, export_site
 
+    if len(paths) not in {1, 2}:
+        raise click.UsageError(f"expected [CORPUS] OUT, got {len(paths)} paths")
+    corpus, out = (None, paths[0]) if len(paths) == 1 else paths
     settings = resolve_settings(corpus, **flags)
     progress: Progress = nullcontext
     if not quiet and sys.stderr.isatty():
@@ -150,12 +153,13 @@ def export(corpus: Path | None, out: Path, gzip_too: bool, quiet: bool, **flags:
     except FeedsError as err:
         raise click.ClickException(str(err)) from None
     for problem in report.problems:
-        click.echo(str(problem), err=True)
+        if not (quiet and problem.warning):
+            click.echo(str(problem), err=True)
     for failure in report.failures:
         click.echo(f"error: {failure}", err=True)
     if not quiet:
         for name in report.removed:
-            click.echo(f"removed {name} (its feed no longer exists)")
+            click.echo(f"removed {name} (no longer exported)")
         click.echo(report.summary())
     if report.failures:
         raise SystemExit(1)
