@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -51,7 +52,10 @@ class Settings:
 
     def with_overrides(self, **changes: Any) -> Settings:
         """These settings with ``changes`` parsed and checked as flag values."""
-        return replace(self, **{name: _parse(name, value, "option") for name, value in changes.items()})
+        parsed = {name: _parse(name, value, _flag(name)) for name, value in changes.items()}
+        settings = replace(self, **parsed)
+        _check_limits(settings, {name: _flag(name) for name in parsed})
+        return settings
 
 
 def load_settings(
@@ -60,28 +64,59 @@ def load_settings(
     pyproject: Path | None = None,
 ) -> Settings:
     """Resolve settings from ``flags`` (``None`` values ignored), ``environ`` and the
-    ``[tool.feeds]`` table of ``pyproject`` (if the file exists). Raises ConfigError."""
+    ``[tool.feeds]`` table of ``pyproject`` (if the file exists). Raises ConfigError naming
+    where a bad value came from. A relative ``corpus`` in ``pyproject`` is relative to the
+    folder of that file; elsewhere, to the current folder."""
     values: dict[str, Any] = {}
-    known = {f.name for f in fields(Settings)}
+    origins: dict[str, str] = {}
     if pyproject is not None and pyproject.is_file():
-        try:
-            table = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("feeds", {})
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-            raise ConfigError(f"{pyproject}: {err}") from None
-        for name, value in table.items():
+        for name, value in _tool_table(pyproject).items():
             key = name.replace("-", "_")
-            if key not in known:
+            if key not in _PARSERS:
                 raise ConfigError(f"{pyproject}: unknown setting [tool.feeds] {name}")
-            values[key] = _parse(key, value, f"{pyproject} [tool.feeds] {name}")
+            origins[key] = f"{pyproject} [tool.feeds] {name}"
+            values[key] = _parse(key, value, origins[key])
+            if key == "corpus":
+                values[key] = pyproject.parent / values[key]
     for name, value in (environ or {}).items():
         if name.startswith(ENV_PREFIX):
             key = name[len(ENV_PREFIX) :].lower()
-            if key in known:
+            if key in _PARSERS:
+                origins[key] = name
                 values[key] = _parse(key, value, name)
     for key, value in (flags or {}).items():
         if value is not None:
-            values[key] = _parse(key, value, f"--{key.replace('_', '-')}")
-    return Settings(**values)
+            origins[key] = _flag(key)
+            values[key] = _parse(key, value, origins[key])
+    settings = Settings(**values)
+    _check_limits(settings, origins)
+    return settings
+
+
+def _tool_table(pyproject: Path) -> Mapping[str, Any]:
+    try:
+        document = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{pyproject}: {err}") from None
+    except OSError as err:
+        raise ConfigError(f"{pyproject}: cannot read: {err.strerror or err}") from None
+    tool = document.get("tool", {})
+    table = tool.get("feeds", {}) if isinstance(tool, dict) else None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{pyproject}: [tool.feeds] must be a table")
+    return table
+
+
+def _flag(name: str) -> str:
+    return f"--{name.replace('_', '-')}"
+
+
+def _check_limits(settings: Settings, origins: Mapping[str, str]) -> None:
+    if settings.feed_limit > settings.max_limit:
+        where = origins.get("feed_limit") or origins.get("max_limit") or "defaults"
+        raise ConfigError(
+            f"{where}: feed_limit ({settings.feed_limit}) must not exceed max_limit ({settings.max_limit})"
+        )
 
 
 def _parse(name: str, value: Any, origin: str) -> Any:
@@ -115,9 +150,11 @@ def _count(low: int, high: int) -> Callable[[Any], int]:
 
 
 def _seconds(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"must be a number of seconds, got {value!r}")
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except ValueError:
         raise ValueError(f"must be a number of seconds, got {value!r}") from None
     if not 0.1 <= number <= 3600:
         raise ValueError(f"must be from 0.1 to 3600 seconds, got {value!r}")
@@ -127,7 +164,17 @@ def _seconds(value: Any) -> float:
 def _absolute_url(value: Any) -> str:
     url = _text(value)
     parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+    try:
+        _ = parts.port
+    except ValueError:
+        raise ValueError(f"must be an absolute http(s) URL, got {url!r} (bad port)") from None
+    if (
+        parts.scheme not in {"http", "https"}
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or any(ch.isspace() for ch in url)
+    ):
         raise ValueError(f"must be an absolute http(s) URL with no query, got {url!r}")
     return url if url.endswith("/") else url + "/"
 
@@ -165,7 +212,7 @@ def _selections(value: Any) -> dict[str, int]:
 
 
 _PARSERS: dict[str, Callable[[Any], Any]] = {
-    "corpus": lambda value: Path(_text(str(value))),
+    "corpus": lambda value: Path(_text(os.fspath(value) if isinstance(value, os.PathLike) else value)),
     "site_title": _text,
     "site_description": _text,
     "base_url": _absolute_url,

@@ -2,13 +2,15 @@
 
 An item file is YAML front matter between two ``---`` lines, then an optional body. The
 corpus is untrusted: each file is read on its own, a bad file becomes an :class:`ItemError`
-naming it, and the rest still loads. Only YAML's safe loader is used, with no aliases.
+naming it, and the rest still loads. Only YAML's safe loader is used (libyaml's when available), and
+only after a scan of its event stream has refused anchors, aliases, tags and deep nesting.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -31,13 +33,23 @@ MAX_FILE_BYTES = 1 << 20
 """Larger files are rejected unread: no news item needs a mebibyte of text."""
 
 MAX_DEPTH = 16
-"""Deepest nesting of front matter collections we accept; the format needs four."""
+"""Deepest nesting of front matter collections we accept; the format needs six
+(``related[0].provider.images[0]``). Deeper input is refused before it is composed:
+libyaml's composer recurses once per level and crashes the process at some ten thousand
+levels, and its scanner slows quadratically with flow nesting."""
+
+_PLAIN_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")
+)
+"""Explicit tags we let through: the ones that name a plain type (``!!str 123``)."""
 
 ITEM_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
 
 _FENCE = re.compile(r"---[ \t]*")
 _CLOSING_FENCE = re.compile(r"(?:---|\.\.\.)[ \t]*")
 _XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Allowed in XML 1.0 but not as raw characters in a YAML stream (DEL and C1 controls, not NEL).
+_YAML_UNPRINTABLE = re.compile("[\x7f-\x84\x86-\x9f]")
 _SPACES = re.compile(r"\s+")
 _PATH_STEP = re.compile(r"(\w+)|\[(\d+)\]")
 
@@ -91,22 +103,28 @@ def canonical_url(url: str) -> str:
     """Normalise a URL for identity: case of scheme and host, default port, no fragment."""
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address keeps its brackets
     port = parts.port
-    if port is not None and (parts.scheme, port) not in {("http", 80), ("https", 443)}:
+    if port is not None and (parts.scheme.lower(), port) not in {("http", 80), ("https", 443)}:
         host = f"{host}:{port}"
     return urlunsplit((parts.scheme.lower(), host, parts.path or "/", parts.query, ""))
 
 
 def iter_item_files(root: Path) -> Iterator[Path]:
-    """Yield item files below ``root`` in a stable order (sorted relative paths).
+    """Yield item files below ``root`` in a stable order: by relative path, as text.
 
     Hidden files and folders are skipped; folder symlinks are not followed.
     """
+    found: list[tuple[str, Path]] = []
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
             if not name.startswith(".") and Path(name).suffix.lower() in ITEM_SUFFIXES:
-                yield Path(dirpath, name)
+                path = Path(dirpath, name)
+                found.append((path.relative_to(root).as_posix(), path))
+    for _, path in sorted(found):
+        yield path
 
 
 def load_corpus(root: Path | str) -> Corpus:
@@ -124,24 +142,26 @@ def assemble(root: Path, results: list[FileResult]) -> Corpus:
     Files that carry the same story (same canonical URL) are duplicates: the one with the
     newest ``publishedDateTime`` wins, as the latest revision of the story (so a newer copy
     with ``published: false`` withdraws it); on equal dates the first path in sort order.
+    The order of ``results`` does not matter. Each losing file gets a warning naming the
+    winner.
     """
-    problems: list[ItemError] = []
-    winners: dict[str, Item] = {}
+    copies: dict[str, list[Item]] = {}
     for result in results:
+        if result.item is not None:
+            copies.setdefault(result.item.id, []).append(result.item)
+    winners = {story: min(items, key=_revision_order) for story, items in copies.items()}
+    problems: list[ItemError] = []
+    for result in sorted(results, key=lambda result: result.source):
         problems.extend(result.problems)
         item = result.item
-        if item is None:
+        if item is None or winners[item.id] is item:
             continue
-        held = winners.get(item.id)
-        if held is None:
-            winners[item.id] = item
-            continue
-        keep, drop = (item, held) if item.published_at > held.published_at else (held, item)
-        winners[item.id] = keep
+        keep = winners[item.id]
+        why = "it is newer" if keep.published_at > item.published_at else "same date, its path sorts first"
         problems.append(
             ItemError(
-                root / drop.source,
-                f"same story as {keep.source} (same URL); {keep.source} is published",
+                root / item.source,
+                f"same story (same URL) as {keep.source}, which is used instead ({why}); left out",
                 warning=True,
             )
         )
@@ -149,23 +169,40 @@ def assemble(root: Path, results: list[FileResult]) -> Corpus:
     return Corpus(root=root, items=tuple(items), problems=tuple(problems), files=len(results))
 
 
+def _revision_order(item: Item) -> tuple[float, str]:
+    return (-item.published_at.timestamp(), item.source)
+
+
 def read_item_file(path: Path, root: Path) -> FileResult:
     """Read and validate one file. Never raises for anything the file contains."""
     source = path.relative_to(root).as_posix()
     try:
-        if path.is_symlink() and not path.resolve().is_relative_to(root.resolve()):
-            raise ItemError(path, "symlink points outside the corpus; not followed")
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ItemError(path, f"file is {size:,} bytes, over the limit of {MAX_FILE_BYTES:,}")
-        data = path.read_bytes()[: MAX_FILE_BYTES + 1]
+        data = _read_bounded(path, root)
         reader = _Reader(path, source)
         item = reader.read(data)
         return FileResult(source, item, tuple(reader.warnings))
     except ItemError as err:
         return FileResult(source, None, (err,))
     except OSError as err:
-        return FileResult(source, None, (ItemError(path, f"cannot read: {err.strerror}"),))
+        return FileResult(source, None, (ItemError(path, f"cannot read: {err.strerror or err}"),))
+
+
+def _read_bounded(path: Path, root: Path) -> bytes:
+    """The file's bytes, refusing symlinks out of ``root``, non-files and big files unread."""
+    if path.is_symlink():
+        # realpath, not Path.resolve: a symlink loop must become an OSError on open
+        target = Path(os.path.realpath(path))
+        if not target.is_relative_to(os.path.realpath(root)):
+            raise ItemError(path, "symlink points outside the corpus; not followed")
+    # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with open(fd, "rb") as file:
+        info = os.fstat(file.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ItemError(path, "not a regular file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise ItemError(path, f"file is {info.st_size:,} bytes, over the limit of {MAX_FILE_BYTES:,}")
+        return file.read(MAX_FILE_BYTES + 1)
 
 
 def parse_item(data: bytes, path: Path | str = "<item>", source: str | None = None) -> Item:
@@ -188,8 +225,9 @@ class _Reader:
     def error(self, message: str, where: str | None = None, line: int | None = None) -> ItemError:
         return ItemError(self.path, message, line if line is not None else self.line_of(where))
 
-    def warn(self, message: str, where: str) -> None:
-        self.warnings.append(ItemError(self.path, message, self.line_of(where), warning=True))
+    def warn(self, message: str, where: str | None = None, line: int | None = None) -> None:
+        line = line if line is not None else self.line_of(where)
+        self.warnings.append(ItemError(self.path, message, line, warning=True))
 
     def line_of(self, where: str | None) -> int | None:
         """The file line of the deepest node on a field path, or of the front matter."""
@@ -200,7 +238,7 @@ class _Reader:
         for name, index in _PATH_STEP.findall(where or ""):
             if name and isinstance(node, yaml.MappingNode):
                 found = [v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == name]
-                node = found[0] if found else None
+                node = found[-1] if found else None  # the last of duplicate keys is the one used
             elif index and isinstance(node, yaml.SequenceNode) and int(index) < len(node.value):
                 node = node.value[int(index)]
             else:
@@ -219,7 +257,7 @@ class _Reader:
         if not text.strip():
             raise self.error("empty file")
         front, body = self.split(text)
-        fields = self.parse_yaml(front)
+        fields = self.parse_yaml(self.printable(front))
         return self.build(fields, body)
 
     def decode(self, data: bytes) -> str:
@@ -242,58 +280,98 @@ class _Reader:
                 return "\n".join(lines[1 : number - 1]), "\n".join(lines[number:])
         raise self.error("front matter is not closed: no '---' line after the opening one", line=1)
 
+    def printable(self, front: str) -> str:
+        """The front matter without characters YAML refuses in a stream.
+
+        Those XML forbids go silently, as everywhere; DEL and C1 controls, which XML
+        allows, go with a warning, since YAML can carry them only as escapes (``"\\x80"``).
+        """
+        front = clean_text(front)
+        found = _YAML_UNPRINTABLE.search(front)
+        if found is not None:
+            self.warn(
+                f"control character U+{ord(found[0]):04X} removed; write it as an escape in quotes"
+                " if it is meant",
+                line=front.count("\n", 0, found.start()) + 2,
+            )
+            front = _YAML_UNPRINTABLE.sub("", front)
+        return front
+
     def parse_yaml(self, front: str) -> dict[str, Any]:
-        loader = _Loader(front)
         try:
-            node = loader.get_single_node()
-            if node is None:
-                raise self.error("front matter is empty", line=2)
-            if not isinstance(node, yaml.MappingNode):
-                raise self.error("front matter must be a mapping of keys to values", line=2)
-            self.check_nodes(node)
-            self.root = node
-            fields = loader.construct_document(node)
+            self.scan(front)
+            loader = _Loader(front)
+            try:
+                node = loader.get_single_node()
+                if node is None:
+                    raise self.error("front matter is empty", line=2)
+                if not isinstance(node, yaml.MappingNode):
+                    raise self.error(
+                        "front matter must be a mapping of keys to values", line=node.start_mark.line + 2
+                    )
+                self.root = node
+                return self.construct(loader, node)
+            finally:
+                loader.dispose()
         except yaml.MarkedYAMLError as err:
             mark = err.problem_mark or err.context_mark
             line = mark.line + 2 if mark is not None else None
-            raise self.error(f"YAML syntax error: {err.problem or err.context}", line=line) from None
+            problem = err.problem or err.context or "cannot be read"
+            context = f" ({err.context})" if err.problem and err.context else ""
+            raise self.error(f"YAML syntax error: {problem}{context}", line=line) from None
+        except yaml.reader.ReaderError as err:
+            line = front.count("\n", 0, err.position) + 2
+            raise self.error(
+                f"YAML cannot read character {err.character!r}: {err.reason}", line=line
+            ) from None
         except yaml.YAMLError as err:
-            raise self.error(f"YAML error: {err}", line=2) from None
-        except (ValueError, OverflowError, TypeError) as err:
-            raise self.error(f"YAML value cannot be read: {err}", line=2) from None
+            raise self.error("YAML error: " + " ".join(str(err).split()), line=2) from None
+
+    def scan(self, front: str) -> None:
+        """Refuse anchors and aliases (a billion laughs needs them), tags that would build
+        objects, and deep nesting, reading YAML events only up to the first of them."""
+        loader = _Loader(front)
+        depth = 0
+        try:
+            while (event := loader.get_event()) is not None:  # type: ignore[no-untyped-call]
+                line = event.start_mark.line + 2
+                if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+                    raise self.error("YAML anchors and aliases (&name, *name) are not allowed", line=line)
+                tag = getattr(event, "tag", None)
+                if tag is not None and tag not in _PLAIN_TAGS:
+                    shown = tag.replace("tag:yaml.org,2002:", "!!")
+                    raise self.error(f"YAML tag {_show(shown)} is not allowed; write plain values", line=line)
+                if isinstance(event, yaml.CollectionStartEvent):
+                    depth += 1
+                    if depth > MAX_DEPTH:
+                        raise self.error(f"front matter is nested deeper than {MAX_DEPTH} levels", line=line)
+                elif isinstance(event, yaml.CollectionEndEvent):
+                    depth -= 1
         finally:
             loader.dispose()
-        return fields  # type: ignore[no-any-return]
 
-    def check_nodes(self, root: yaml.Node) -> None:
-        """Refuse aliases (a billion laughs needs them) and deep nesting, before building."""
-        seen: set[int] = set()
-        stack: list[tuple[yaml.Node, int]] = [(root, 1)]
-        while stack:
-            node, depth = stack.pop()
-            if id(node) in seen:
-                raise self.error("YAML anchors and aliases are not allowed", line=node.start_mark.line + 2)
-            seen.add(id(node))
-            if depth > MAX_DEPTH:
-                raise self.error(
-                    f"front matter is nested deeper than {MAX_DEPTH} levels",
-                    line=node.start_mark.line + 2,
-                )
-            if isinstance(node, yaml.MappingNode):
-                for key, value in node.value:
-                    stack.append((key, depth + 1))
-                    stack.append((value, depth + 1))
-            elif isinstance(node, yaml.SequenceNode):
-                stack.extend((child, depth + 1) for child in node.value)
+    def construct(self, loader: yaml.SafeLoader, root: yaml.MappingNode) -> dict[str, Any]:
+        """Python values of the top-level keys, each on its own so an error has a line."""
+        fields: dict[str, Any] = {}
+        for key_node, value_node in root.value:
+            line = key_node.start_mark.line + 2
+            try:
+                key = loader.construct_object(key_node, deep=True)
+                if not isinstance(key, str):
+                    raise self.error(f"keys must be text, got {_kind(key)} {_show(key)}", line=line)
+                value = loader.construct_object(value_node, deep=True)
+            except (ValueError, OverflowError, TypeError) as err:
+                # A value YAML recognises but cannot build, like the date 2024-02-30.
+                raise self.error(f"value cannot be read: {err}", line=line) from None
+            fields[key] = value
+        return fields
 
     # -- validation -----------------------------------------------------------------
 
     def build(self, fields: dict[str, Any], body_text: str) -> Item:
         for key in fields:
-            if not isinstance(key, str):
-                raise self.error(f"keys must be text, got {_kind(key)} {key!r}")
             if key not in _KNOWN_KEYS:
-                self.warn(f"unknown key {key!r} ignored", key)
+                self.warn(f"unknown key {_show(key)} ignored", key)
         title = self.required_text(fields, "title")
         original_url = self.url(fields, "originalUrl")
         web_url = self.url(fields, "webUrl")
@@ -334,7 +412,7 @@ class _Reader:
                 raise self.error(f"missing {where}", where)
             return None
         if not isinstance(value, str):
-            raise self.error(f"{where} must be text, got {_kind(value)} {value!r}; quote it", where)
+            raise self.error(f"{where} must be text, got {_kind(value)} {_show(value)}; quote it", where)
         value = clean_text(value).strip()
         if required and not value:
             raise self.error(f"{where} is empty", where)
@@ -348,7 +426,7 @@ class _Reader:
     def url(self, fields: Mapping[str, Any], key: str, prefix: str = "") -> str | None:
         value = self.text(fields, key, prefix)
         if value is not None and (problem := _url_problem(value)):
-            raise self.error(f"{prefix}{key} {problem}: {value!r}", prefix + key)
+            raise self.error(f"{prefix}{key} {problem}: {_show(value)}", prefix + key)
         return value
 
     def optional_url(self, fields: Mapping[str, Any], key: str, prefix: str, what: str) -> str | None:
@@ -381,7 +459,7 @@ class _Reader:
         value = fields.get(key, default)
         if not isinstance(value, bool):
             where = prefix + key
-            raise self.error(f"{where} must be true or false, got {_kind(value)} {value!r}", where)
+            raise self.error(f"{where} must be true or false, got {_kind(value)} {_show(value)}", where)
         return value
 
     def integer(self, fields: Mapping[str, Any], key: str, prefix: str = "", *, minimum: int) -> int | None:
@@ -390,7 +468,7 @@ class _Reader:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.error(f"{where} must be a whole number, got {_kind(value)} {value!r}", where)
+            raise self.error(f"{where} must be a whole number, got {_kind(value)} {_show(value)}", where)
         if value < minimum:
             raise self.error(f"{where} must be at least {minimum}, got {value}", where)
         return value
@@ -400,7 +478,7 @@ class _Reader:
         for index, topic in enumerate(self.sequence(fields, "topics")):
             if not isinstance(topic, str):
                 where = f"topics[{index}]"
-                raise self.error(f"{where} must be text, got {_kind(topic)} {topic!r}; quote it", where)
+                raise self.error(f"{where} must be text, got {_kind(topic)} {_show(topic)}; quote it", where)
             name = _SPACES.sub(" ", clean_text(topic)).strip()
             if name:
                 names.setdefault(name.casefold(), name)
@@ -412,7 +490,7 @@ class _Reader:
             return []
         if not isinstance(value, list):
             where = prefix + key
-            raise self.error(f"{where} must be a list, got {_kind(value)} {value!r}", where)
+            raise self.error(f"{where} must be a list, got {_kind(value)} {_show(value)}", where)
         return value
 
     def mappings(
@@ -446,7 +524,7 @@ class _Reader:
         if value is None:
             return None
         if not isinstance(value, dict):
-            raise self.error(f"{where} must be a mapping, got {_kind(value)} {value!r}", where)
+            raise self.error(f"{where} must be a mapping, got {_kind(value)} {_show(value)}", where)
         at = where + "."
         return Provider(
             name=self.required_text(value, "name", at),
@@ -458,7 +536,8 @@ class _Reader:
         stories = []
         for at, entry in self.mappings(fields, "related"):
             title = self.text(entry, "title", at)
-            key = "webUrl" if "webUrl" in entry else "originalUrl"
+            # The same link, and so the same id, that the story has as an item.
+            key = "originalUrl" if entry.get("originalUrl") is not None else "webUrl"
             url = self.optional_url(entry, key, at, "related story")
             if title is None:
                 self.warn(f"{at}title is missing; related story left out", at.rstrip("."))
@@ -484,31 +563,46 @@ def parse_date(value: Any) -> datetime:
     """Read a front matter date as an aware UTC datetime, to the second.
 
     Accepts YAML timestamps (aware or not), bare dates (midnight) and ISO 8601 text with
-    ``Z`` or a numeric offset. A time without an offset is taken to be UTC.
+    ``Z`` or a numeric offset, quoted or not. A time without an offset is taken to be UTC:
+    a corpus is written by machines far more often than by people in one time zone, and
+    UTC is what every machine agrees on.
     """
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, date):
         moment = datetime.combine(value, time())
     elif isinstance(value, str):
-        text = value.strip()
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            raise ValueError(
-                f"cannot be read as a date: {value!r}; use ISO 8601, like 2023-02-03T12:51:00Z"
-            ) from None
+        moment = _parse_date_text(value.strip())
     else:
-        raise ValueError(f"must be a date, got {_kind(value)} {value!r}")
+        raise ValueError(f"must be a date, got {_kind(value)} {_show(value)}")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     try:
         moment = moment.astimezone(UTC)
     except OverflowError:
-        raise ValueError(f"is out of range: {value!r}") from None
+        raise ValueError(f"is out of range: {_show(value)}") from None
     if moment.year < 1000:
-        raise ValueError(f"is before the year 1000: {value!r}")
+        raise ValueError(f"is before the year 1000: {_show(value)}")
     return moment.replace(microsecond=0)
+
+
+def _parse_date_text(text: str) -> datetime:
+    """ISO 8601, or what YAML would have read unquoted (``2023-2-3``, ``... 21:59:43 -5``)."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    if yaml.constructor.SafeConstructor.timestamp_regexp.fullmatch(text):
+        node = yaml.ScalarNode("tag:yaml.org,2002:timestamp", text)
+        try:
+            moment = _TIMESTAMPS.construct_yaml_timestamp(node)
+        except ValueError as err:
+            raise ValueError(f"is not a real date: {_show(text)} ({err})") from None
+        return moment if isinstance(moment, datetime) else datetime.combine(moment, time())
+    raise ValueError(f"cannot be read as a date: {_show(text)}; use ISO 8601, like 2023-02-03T12:51:00Z")
+
+
+_TIMESTAMPS = yaml.constructor.SafeConstructor()
 
 
 def _url_problem(url: str) -> str | None:
@@ -534,3 +628,9 @@ def _kind(value: Any) -> str:
     if isinstance(value, datetime | date):
         return "a date"
     return names.get(type(value), type(value).__name__)
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    """``repr`` of a value for a message: one line, and not a mebibyte of it."""
+    shown = repr(value)
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."

@@ -16,8 +16,9 @@ class ConfigError(FeedsError):
 class ItemError(FeedsError):
     """A problem with one corpus file, printed as ``path:line: message``.
 
-    ``line`` is 1-based, or ``None`` where the problem has no line (an empty file,
-    bytes that are not UTF-8). ``warning`` problems keep the item; others reject it.
+    ``line`` is 1-based, or ``None`` where the problem has no line (an empty file, one
+    too big to read, a duplicate story). ``warning`` problems keep the item; others
+    reject it.
     """
 
     def __init__(

@@ -21,13 +21,18 @@ class Order(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    """Which items a feed holds. ``topic`` is a topic name, matched case-insensitively."""
+    """Which items a feed holds. ``topic`` is a topic name, matched case-insensitively;
+    ``limit`` is the most items it gives (``None``: all)."""
 
     topic: str | None = None
     min_heat: int | None = None
     min_quality: int | None = None
     order: Order = Order.LATEST
     limit: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.limit is not None and self.limit < 0:
+            raise ValueError(f"limit must not be negative, got {self.limit}")
 
 
 def is_visible(item: Item, now: datetime) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from anyascii import anyascii
@@ -60,29 +60,44 @@ class Collision:
 class TopicIndex:
     """Every topic of ``items`` (give it the visible ones), by slug.
 
-    Names that differ only in case are one topic, shown in their most common spelling.
-    Different names that slugify alike are not merged: the first in sort order keeps the
-    plain slug and the others get the slug plus a short hash of their name; so does a name
-    whose slug is ``reserved`` (``all`` is the feed of every topic).
+    Names that differ only in case are one topic, shown in their most common spelling
+    (equally common: the first in code point order). Different names that slugify alike are
+    not merged: the first in sort order of their keys keeps the plain slug and the others
+    get the slug plus a short hash of their name; so does a name whose slug is ``reserved``
+    (``all`` is the feed of every topic).
     """
 
     def __init__(self, items: Iterable[Item], reserved: Iterable[str] = ("all",)) -> None:
-        spellings: dict[str, Counter[str]] = {}
-        for item in items:
-            for name in item.topics:
-                spellings.setdefault(topic_key(name), Counter())[name] += 1
+        self._build(Counter(name for item in items for name in item.topics), reserved)
+
+    @classmethod
+    def from_counts(cls, counts: Mapping[str, int], reserved: Iterable[str] = ("all",)) -> TopicIndex:
+        """The index of items whose topic names, as spelled, occur ``counts`` times."""
+        index = cls.__new__(cls)
+        index._build(counts, reserved)
+        return index
+
+    def _build(self, counts: Mapping[str, int], reserved: Iterable[str]) -> None:
+        spellings: dict[str, dict[str, int]] = {}
+        for name, count in counts.items():
+            if count > 0:
+                spellings.setdefault(topic_key(name), {})[name] = count
         self.collisions: list[Collision] = []
         by_slug: dict[str, Topic] = {}
         taken = set(reserved)
         for key in sorted(spellings):
-            counts = spellings[key]
-            name = min(counts, key=lambda n: (-counts[n], n))
-            slug = slugify(name)
+            names = spellings[key]
+            name = min(names, key=lambda n: (-names[n], n))
+            slug = plain = slugify(name)
             if slug in by_slug or slug in taken:
                 owner = by_slug[slug].name if slug in by_slug else f"the reserved {slug!r}"
-                slug = f"{slug}-{_digest(name)}"
+                slug = f"{plain}-{_digest(name)}"
+                extra = 2
+                while slug in by_slug or slug in taken:  # only a name made to collide gets here
+                    slug = f"{plain}-{_digest(name)}-{extra}"
+                    extra += 1
                 self.collisions.append(Collision(name, owner, slug))
-            by_slug[slug] = Topic(key, name, slug, sum(counts.values()))
+            by_slug[slug] = Topic(key, name, slug, sum(names.values()))
         self._by_slug = dict(sorted(by_slug.items()))
         self._by_key = {topic.key: topic for topic in by_slug.values()}
 
