@@ -1,7 +1,7 @@
 """JSON Feed 1.1, written from the same model as the XML formats.
 
-Heat, quality, related stories and every image go in a ``_feeds`` extension object, as
-the spec asks of fields it does not define.
+Heat, quality, category, type, related stories and every image go in a ``_feeds``
+extension object on the item, as the spec asks of fields it does not define.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from ..model import Channel, Image, Item, Provider, Related
+from ..model import UNSCORED, Channel, Image, Item, Provider, Related
 from .html import render_body
 from .uri import as_uri, host_url
 
@@ -54,7 +54,10 @@ def _item(item: Item) -> dict[str, Any]:
         entry["authors"] = [_author(item.provider)]
     if item.topics:
         entry["tags"] = list(item.topics)
-    extension: dict[str, Any] = {"heat": item.heat}
+    extension: dict[str, Any] = {}
+    # The corpus writes -1 for "not scored"; a reader should not have to know that.
+    if item.heat != UNSCORED:
+        extension["heat"] = item.heat
     if item.quality is not None:
         extension["quality"] = item.quality
     if item.category:
@@ -65,7 +68,8 @@ def _item(item: Item) -> dict[str, Any]:
         extension["images"] = [_image(image) for image in item.images]
     if item.related:
         extension["related"] = [_related(story) for story in item.related]
-    entry["_feeds"] = extension
+    if extension:
+        entry["_feeds"] = extension
     return entry
 
 
@@ -103,4 +107,8 @@ def _related(story: Related) -> dict[str, Any]:
         data["authors"] = [_author(story.provider)]
     if story.images:
         data["image"] = as_uri(story.images[0].url)
+    if story.quality is not None:
+        data["quality"] = story.quality
+    if story.type:
+        data["type"] = story.type
     return data
