@@ -9,6 +9,7 @@ import pty
 import re
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -112,7 +113,7 @@ def _fixed_clock(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
 
 
-def topic_items(**changes: dict[str, Any]) -> dict[str, str | bytes]:
+def topic_items(changes: Mapping[str, Mapping[str, object]] | None = None) -> dict[str, str | bytes]:
     """A small corpus with topics Alpha, Beta and Gamma, hot (heat >= 50) and not; ``changes``
     updates the front matter of items by file stem."""
     fronts = {
@@ -121,8 +122,8 @@ def topic_items(**changes: dict[str, Any]) -> dict[str, str | bytes]:
         "b-hot": minimal_item(3) | {"topics": ["Beta"], "heat": 90},
         "ag": minimal_item(4) | {"topics": ["Alpha", "Gamma"], "heat": -1},
     }
-    for stem, fields in changes.items():
-        fronts[stem] = fronts[stem] | fields
+    for stem, fields in (changes or {}).items():
+        fronts[stem] = fronts[stem] | dict(fields)
     return {f"{stem}.txt": item_text(front) for stem, front in fronts.items()}
 
 
@@ -228,7 +229,7 @@ def test_one_changed_item_rewrites_only_the_feeds_it_appears_in(
     before = snapshot(out)
 
     # An item of Alpha that is not hot: the hot feeds, Beta, Gamma, the index and OPML keep their bytes.
-    write_corpus(topic_items(**{"a-cold": {"title": "Story 2, corrected"}}), root=corpus)
+    write_corpus(topic_items({"a-cold": {"title": "Story 2, corrected"}}), root=corpus)
     report = export_site(settings, out, now=NOW)
 
     assert set(report.written) == feeds_of("all", "alpha")
@@ -240,8 +241,11 @@ def test_one_changed_item_rewrites_only_the_feeds_it_appears_in(
 
     # An item of Alpha and Gamma turns hot: the hot feeds change too, and the index page (its
     # counts); the OPML lists the same feeds, and Beta's feeds hold other items.
-    edits = {"a-cold": {"title": "Story 2, corrected"}, "ag": {"title": "Story 4, now hot", "heat": 60}}
-    write_corpus(topic_items(**edits), root=corpus)
+    edits: dict[str, dict[str, object]] = {
+        "a-cold": {"title": "Story 2, corrected"},
+        "ag": {"title": "Story 4, now hot", "heat": 60},
+    }
+    write_corpus(topic_items(edits), root=corpus)
     report = export_site(settings, out, now=NOW)
     assert set(report.written) == feeds_of("all", "alpha", "gamma", "hot/all", "hot/alpha", "hot/gamma") | {
         "index.html"
@@ -269,7 +273,7 @@ def test_feeds_that_no_longer_exist_are_removed_and_reported_and_nothing_else_is
         (out / name).write_bytes(data)
     users = {name: info for name, info in snapshot(out).items() if name in mine}
 
-    write_corpus(topic_items(**{"b-hot": {"published": False}}), root=corpus)  # topic Beta is gone
+    write_corpus(topic_items({"b-hot": {"published": False}}), root=corpus)  # topic Beta is gone
     result = run_cli(corpus, out, "--base-url", settings.base_url)
 
     assert result.exit_code == 0, result.output
@@ -378,7 +382,7 @@ def test_follows_no_symlinked_folder_out_of_out(write_corpus: CorpusWriter, tmp_
     (out / "feeds").rename(elsewhere)
     (out / "feeds").symlink_to(elsewhere, target_is_directory=True)
     before = snapshot(elsewhere)
-    write_corpus(topic_items(**{"b-hot": {"published": False}, "a-hot": {"title": "New"}}), root=corpus)
+    write_corpus(topic_items({"b-hot": {"published": False}, "a-hot": {"title": "New"}}), root=corpus)
 
     result = run_cli(corpus, out)
 
