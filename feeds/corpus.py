@@ -318,6 +318,8 @@ class _Reader:
             line = mark.line + 2 if mark is not None else None
             problem = err.problem or err.context or "cannot be read"
             context = f" ({err.context})" if err.problem and err.context else ""
+            if problem.startswith("mapping values are not allowed"):
+                context += "; quote text that contains ': '"
             raise self.error(f"YAML syntax error: {problem}{context}", line=line) from None
         except yaml.reader.ReaderError as err:
             line = front.count("\n", 0, err.position) + 2
@@ -355,16 +357,19 @@ class _Reader:
         fields: dict[str, Any] = {}
         for key_node, value_node in root.value:
             line = key_node.start_mark.line + 2
-            try:
-                key = loader.construct_object(key_node, deep=True)
-                if not isinstance(key, str):
-                    raise self.error(f"keys must be text, got {_kind(key)} {_show(key)}", line=line)
-                value = loader.construct_object(value_node, deep=True)
-            except (ValueError, OverflowError, TypeError) as err:
-                # A value YAML recognises but cannot build, like the date 2024-02-30.
-                raise self.error(f"value cannot be read: {err}", line=line) from None
-            fields[key] = value
+            key = self.construct_value(loader, key_node, "key", line)
+            if not isinstance(key, str):
+                raise self.error(f"keys must be text, got {_kind(key)} {_show(key)}; quote it", line=line)
+            fields[key] = self.construct_value(loader, value_node, key, line)
         return fields
+
+    def construct_value(self, loader: yaml.SafeLoader, node: yaml.Node, where: str, line: int) -> Any:
+        try:
+            return loader.construct_object(node, deep=True)
+        except (ValueError, OverflowError, TypeError) as err:
+            # A value YAML recognises but cannot build, like the date 2023-02-30.
+            shown = f": {_show(node.value)}" if isinstance(node, yaml.ScalarNode) else ""
+            raise self.error(f"{where} cannot be read ({err}){shown}", line=line) from None
 
     # -- validation -----------------------------------------------------------------
 
