@@ -230,22 +230,24 @@ class _Reader:
         self.warnings.append(ItemError(self.path, message, line, warning=True))
 
     def line_of(self, where: str | None) -> int | None:
-        """The file line of the deepest node on a field path, or of the front matter."""
+        """The file line of the deepest node on a field path (of its key, for a mapping
+        entry), or of the front matter."""
         node = self.root
         if node is None:
             return None
         line = node.start_mark.line + 2
         for name, index in _PATH_STEP.findall(where or ""):
+            mark = None
             if name and isinstance(node, yaml.MappingNode):
-                found = [v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == name]
-                node = found[-1] if found else None  # the last of duplicate keys is the one used
+                found = [(k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == name]
+                # the last of duplicate keys is the one YAML keeps
+                mark, node = (found[-1][0].start_mark, found[-1][1]) if found else (None, None)
             elif index and isinstance(node, yaml.SequenceNode) and int(index) < len(node.value):
                 node = node.value[int(index)]
-            else:
-                node = None
-            if node is None:
+                mark = node.start_mark
+            if mark is None:
                 break
-            line = node.start_mark.line + 2
+            line = mark.line + 2
         return line
 
     # -- reading --------------------------------------------------------------------

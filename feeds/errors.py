@@ -30,6 +30,17 @@ class ItemError(FeedsError):
         self.warning = warning
         super().__init__(str(self))
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ItemError):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def _key(self) -> tuple[Path, int | None, str, bool]:
+        return (self.path, self.line, self.message, self.warning)
+
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line is not None else str(self.path)
         return f"{where}: {'warning: ' if self.warning else ''}{self.message}"
