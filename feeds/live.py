@@ -53,8 +53,7 @@ class LiveCorpus:
         If the folder itself is gone (a deploy replacing it, say) the corpus is kept as it
         was rather than emptied.
         """
-        if not self.root.is_dir():
-            log.warning("corpus folder %s is missing; serving the last corpus read", self.root)
+        if self._missing():
             return False
         racy_after = self._wall_ns() - RACY_NS
         files: dict[Path, _Entry] = {}
@@ -75,11 +74,19 @@ class LiveCorpus:
                 changed = True
                 for problem in result.problems:
                     log.warning("%s", problem)
+        if self._missing():  # went during the scan, which then saw no files
+            return False
         changed = changed or files.keys() != self._files.keys()
         self._files = files
         if changed:
             self.corpus = assemble(self.root, [entry.result for entry in files.values()])
         return changed
+
+    def _missing(self) -> bool:
+        if self.root.is_dir():
+            return False
+        log.warning("corpus folder %s is missing; serving the last corpus read", self.root)
+        return True
 
 
 def _same(old: FileResult, new: FileResult) -> bool:

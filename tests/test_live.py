@@ -107,8 +107,9 @@ def test_a_bad_file_is_logged_and_left_out_while_serving_goes_on(
 ) -> None:
     caplog.set_level(logging.WARNING, logger="feeds")
     before = urls(http)
-    (corpus / "666.txt").write_text("---\ntitle: [unclosed\n---\n", encoding="utf-8")
-    (corpus / "777.txt").write_text(story(7, topics=["AI"]), encoding="utf-8")
+    # whole files at once: a scan amid a plain write may first see an empty file (logged too)
+    write_atomically(corpus / "666.txt", "---\ntitle: [unclosed\n---\n")
+    write_atomically(corpus / "777.txt", story(7, topics=["AI"]))
     wait_for(lambda: url_of(7) in urls(http), "the good file that came with the bad one")
     assert sorted(urls(http)) == sorted([*before, url_of(7)])
     logged = [r.getMessage() for r in caplog.records if "666.txt" in r.getMessage()]
@@ -116,7 +117,7 @@ def test_a_bad_file_is_logged_and_left_out_while_serving_goes_on(
     assert str(corpus / "666.txt") in logged[0]
     assert http.get("/").status_code == 200
 
-    (corpus / "666.txt").write_text(story(66, topics=["AI"]), encoding="utf-8")  # fixed
+    write_atomically(corpus / "666.txt", story(66, topics=["AI"]))  # fixed
     wait_for(lambda: url_of(66) in urls(http), "the fixed file's item")
 
 
