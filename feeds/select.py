@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from .model import Item
+from .model import UNSCORED, Item
 from .topics import TopicIndex, topic_key
 
 
@@ -59,8 +59,8 @@ class Selection:
         self.topics = TopicIndex(visible)
         self._by_topic: dict[str, list[Item]] = {}
         for item in visible:
-            for name in item.topics:
-                self._by_topic.setdefault(topic_key(name), []).append(item)
+            for key in dict.fromkeys(topic_key(name) for name in item.topics):
+                self._by_topic.setdefault(key, []).append(item)
         later = [item.published_at for item in items if item.published and item.published_at > now]
         self.next_change: datetime | None = min(later, default=None)
         """When the next scheduled item becomes visible, if any."""
@@ -81,7 +81,7 @@ class Selection:
             pool = [
                 item
                 for item in pool
-                if (low_heat is None or item.heat >= low_heat)
+                if (low_heat is None or (item.heat != UNSCORED and item.heat >= low_heat))
                 and (low_quality is None or (item.quality is not None and item.quality >= low_quality))
             ]
         if query.order is Order.LATEST:

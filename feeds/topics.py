@@ -68,7 +68,11 @@ class TopicIndex:
     """
 
     def __init__(self, items: Iterable[Item], reserved: Iterable[str] = ("all",)) -> None:
-        self._build(Counter(name for item in items for name in item.topics), reserved)
+        counts: Counter[str] = Counter()
+        for item in items:
+            # an item counts once per topic, whatever spellings of it the item repeats
+            counts.update({topic_key(name): name for name in reversed(item.topics)}.values())
+        self._build(counts, reserved)
 
     @classmethod
     def from_counts(cls, counts: Mapping[str, int], reserved: Iterable[str] = ("all",)) -> TopicIndex:
