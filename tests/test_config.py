@@ -1,0 +1,236 @@
+"""Settings: flags > FEEDS_* variables > [tool.feeds] in pyproject.toml > defaults."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from feeds.config import Settings, bundled_seeds, load_settings
+from feeds.errors import ConfigError
+
+from .conftest import SEEDS
+
+
+def pyproject(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "pyproject.toml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def test_defaults() -> None:
+    settings = load_settings()
+    assert settings == Settings()
+    assert settings.corpus == bundled_seeds() == SEEDS
+    assert settings.base_url == "http://127.0.0.1:8000/"
+    assert settings.feed_limit == 50 and settings.max_limit == 500
+    assert settings.selections == {"hot": 50}
+
+
+def test_every_setting_is_parsed_from_toml_and_environment(tmp_path: Path) -> None:
+    """Every field of Settings can be set both ways (the README's table lists them)."""
+    names = {field.name for field in dataclasses.fields(Settings)}
+    toml = pyproject(
+        tmp_path,
+        """
+[tool.feeds]
+corpus = "news"
+site-title = "From TOML"
+site_description = "About."
+base_url = "https://toml.example/feeds"
+language = "pt-BR"
+feed_limit = 20
+max_limit = 40
+cache_max_age = 60
+icon = "https://toml.example/icon.png"
+logo = "https://toml.example/logo.png"
+selections = { top = 80, hot = 50 }
+watch_interval = 0.5
+""",
+    )
+    settings = load_settings(pyproject=toml)
+    assert settings == Settings(
+        corpus=tmp_path / "news",  # relative to the pyproject.toml it is written in
+        site_title="From TOML",
+        site_description="About.",
+        base_url="https://toml.example/feeds/",
+        language="pt-BR",
+        feed_limit=20,
+        max_limit=40,
+        cache_max_age=60,
+        icon="https://toml.example/icon.png",
+        logo="https://toml.example/logo.png",
+        selections={"hot": 50, "top": 80},
+        watch_interval=0.5,
+    )
+    environ = {f"FEEDS_{name.upper()}": value for name, value in ENV_VALUES.items()}
+    assert set(ENV_VALUES) == names
+    from_env = load_settings(environ=environ)
+    assert from_env.feed_limit == 7 and from_env.selections == {"a": 1, "b-2": 2}
+    assert from_env.corpus == Path("elsewhere")
+    assert from_env.watch_interval == 1.5
+
+
+ENV_VALUES = {
+    "corpus": "elsewhere",
+    "site_title": "Env",
+    "site_description": "Env site.",
+    "base_url": "http://env.example",
+    "language": "en",
+    "feed_limit": "7",
+    "max_limit": "9",
+    "cache_max_age": "0",
+    "icon": "",
+    "logo": "https://env.example/logo.png",
+    "selections": "b-2=2, a=1",
+    "watch_interval": "1.5",
+}
+
+
+def test_precedence_flags_then_environment_then_pyproject_then_defaults(tmp_path: Path) -> None:
+    toml = pyproject(
+        tmp_path,
+        '[tool.feeds]\nsite_title = "toml"\nsite_description = "toml"\nlanguage = "de"\nfeed_limit = 3\n',
+    )
+    environ = {"FEEDS_SITE_TITLE": "env", "FEEDS_SITE_DESCRIPTION": "env", "PATH": "/bin"}
+    flags: dict[str, Any] = {"site_title": "flag", "language": None}
+    settings = load_settings(flags, environ, toml)
+    assert settings.site_title == "flag"  # flag over env and toml
+    assert settings.site_description == "env"  # env over toml
+    assert settings.language == "de"  # toml over default; a None flag is no flag
+    assert settings.feed_limit == 3
+    assert settings.base_url == Settings().base_url  # default
+
+
+def test_a_missing_pyproject_or_one_without_the_table_is_fine(tmp_path: Path) -> None:
+    assert load_settings(pyproject=tmp_path / "absent.toml") == Settings()
+    assert load_settings(pyproject=pyproject(tmp_path, "[project]\nname = 'x'\n")) == Settings()
+
+
+def test_unknown_feeds_variables_are_ignored() -> None:
+    assert load_settings(environ={"FEEDS_NOT_A_SETTING": "1"}) == Settings()
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("base_url", "ftp://x.example/", "must be an absolute http(s) URL"),
+        ("base_url", "https://x.example/?q=1", "must be an absolute http(s) URL"),
+        ("base_url", "/relative/", "must be an absolute http(s) URL"),
+        ("base_url", "http://x.example:99999/", "bad port"),
+        ("base_url", "", "must be non-empty text"),
+        ("language", "english!", "BCP 47 language tag"),
+        ("feed_limit", "ten", "must be a whole number"),
+        ("feed_limit", "0", "must be from 1 to 10000"),
+        ("feed_limit", "2.5", "must be a whole number"),
+        ("max_limit", "100000", "must be from 1 to 10000"),
+        ("cache_max_age", "-1", "must be from 0 to 31536000"),
+        ("icon", "javascript:alert(1)", "must be an absolute http(s) URL"),
+        ("selections", "hot", "must look like 'hot=50,top=80'"),
+        ("selections", "all=5", "selection name 'all'"),
+        ("selections", "Hot=5", "selection name 'Hot'"),
+        ("selections", "hot=lots", "must be a whole number"),
+        ("watch_interval", "0", "must be from 0.1 to 3600 seconds"),
+        ("watch_interval", "soon", "must be a number of seconds"),
+        ("site_title", "   ", "must be non-empty text"),
+    ],
+)
+def test_bad_values_name_where_they_came_from(key: str, value: str, message: str, tmp_path: Path) -> None:
+    variable = f"FEEDS_{key.upper()}"
+    with pytest.raises(ConfigError) as from_env:
+        load_settings(environ={variable: value})
+    assert str(from_env.value).startswith(f"{variable}: ")
+    assert message in str(from_env.value)
+
+    flag = "--" + key.replace("_", "-")
+    with pytest.raises(ConfigError) as from_flag:
+        load_settings(flags={key: value})
+    assert str(from_flag.value).startswith(f"{flag}: ")
+
+    toml = pyproject(tmp_path, f"[tool.feeds]\n{key} = {value!r}\n".replace("'", '"'))
+    with pytest.raises(ConfigError) as from_toml:
+        load_settings(pyproject=toml)
+    assert str(from_toml.value).startswith(f"{toml} [tool.feeds] {key}: ")
+
+
+@pytest.mark.parametrize(
+    ("toml_value", "message"),
+    [
+        ("true", "must be a whole number"),
+        ("2.0", "must be a whole number"),
+        ("[1]", "must be a whole number"),
+    ],
+)
+def test_toml_types_are_checked(toml_value: str, message: str, tmp_path: Path) -> None:
+    toml = pyproject(tmp_path, f"[tool.feeds]\nfeed_limit = {toml_value}\n")
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_settings(pyproject=toml)
+    assert str(caught.value).startswith(f"{toml} [tool.feeds] feed_limit: ")
+
+
+@pytest.mark.parametrize(
+    ("key", "toml_value"),
+    [("watch_interval", "true"), ("site_title", "5"), ("corpus", "5"), ("selections", "[1, 2]"),
+     ("selections", '{ hot = "x" }'), ("icon", "3")],
+)  # fmt: skip
+def test_wrong_toml_types_for_other_settings(key: str, toml_value: str, tmp_path: Path) -> None:
+    toml = pyproject(tmp_path, f"[tool.feeds]\n{key} = {toml_value}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(pyproject=toml)
+    assert str(caught.value).startswith(f"{toml} [tool.feeds] {key}: ")
+
+
+def test_unknown_toml_setting_is_an_error(tmp_path: Path) -> None:
+    toml = pyproject(tmp_path, "[tool.feeds]\nbase-uri = 'http://x.example/'\n")
+    with pytest.raises(ConfigError, match=r"unknown setting \[tool.feeds\] base-uri"):
+        load_settings(pyproject=toml)
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["[tool.feeds\n", "tool = 1\n", "[tool]\nfeeds = 'x'\n", "[tool]\nfeeds = [1]\n"],
+)
+def test_a_broken_pyproject_is_an_error_naming_it(body: str, tmp_path: Path) -> None:
+    toml = pyproject(tmp_path, body)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(pyproject=toml)
+    assert str(caught.value).startswith(f"{toml}: ")
+
+
+def test_a_pyproject_that_is_not_utf8_is_an_error(tmp_path: Path) -> None:
+    toml = tmp_path / "pyproject.toml"
+    toml.write_bytes(b"[tool.feeds]\nsite_title = '\xff'\n")
+    with pytest.raises(ConfigError, match=str(toml)):
+        load_settings(pyproject=toml)
+
+
+def test_feed_limit_may_not_exceed_max_limit() -> None:
+    with pytest.raises(
+        ConfigError, match=r"^FEEDS_FEED_LIMIT: feed_limit \(600\) must not exceed max_limit \(500\)"
+    ):
+        load_settings(environ={"FEEDS_FEED_LIMIT": "600"})
+    with pytest.raises(
+        ConfigError, match=r"^--max-limit: feed_limit \(50\) must not exceed max_limit \(10\)"
+    ):
+        load_settings(flags={"max_limit": 10})
+    assert load_settings(flags={"max_limit": 10, "feed_limit": 10}).feed_limit == 10
+
+
+def test_with_overrides_checks_values_as_flags() -> None:
+    settings = Settings().with_overrides(feed_limit="5", base_url="http://x.example")
+    assert settings.feed_limit == 5 and settings.base_url == "http://x.example/"
+    with pytest.raises(ConfigError, match="^--feed-limit: must be a whole number"):
+        Settings().with_overrides(feed_limit="many")
+    with pytest.raises(ConfigError, match="^--nonsense: unknown setting"):
+        Settings().with_overrides(nonsense=1)
+
+
+def test_settings_are_immutable() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Settings().site_title = "x"  # type: ignore[misc]
+
+
+def test_corpus_flag_accepts_a_path() -> None:
+    assert load_settings(flags={"corpus": Path("somewhere")}).corpus == Path("somewhere")
