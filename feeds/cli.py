@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from .config import Settings, load_settings
-from .corpus import load_corpus
+from .corpus import ITEM_SUFFIXES, Corpus, load_corpus
 from .errors import FeedsError
 from .select import Selection
 from .web import utc_now
@@ -62,22 +62,18 @@ def main() -> None:
 def check(corpus: Path | None) -> None:
     """Read the whole corpus and report every problem.
 
-    Prints each error and warning as path:line: message, then a summary. Exits with
-    status 1 when any file is rejected.
+    Prints each error (to stderr) and warning (to stdout) as path:line: message, then a
+    summary. Exits with status 1 when any file is rejected, 0 otherwise.
     """
-    settings = resolve_settings(corpus)
-    try:
-        loaded = load_corpus(settings.corpus)
-    except FeedsError as err:
-        raise click.ClickException(str(err)) from None
+    loaded = _load(corpus)
     for problem in loaded.problems:
         click.echo(str(problem), err=not problem.warning)
+    if not loaded.files:
+        suffixes = ", ".join(f"*{suffix}" for suffix in sorted(ITEM_SUFFIXES))
+        click.echo(f"{loaded.root}: warning: no item files ({suffixes}) in this folder")
     selection = Selection(loaded.items, utc_now())
     for collision in selection.topics.collisions:
-        click.echo(
-            f"warning: topics {collision.name!r} and {collision.other!r} share a slug; "
-            f"{collision.name!r} is published as {collision.slug!r}"
-        )
+        click.echo(f"warning: {collision}")
     click.echo(
         f"{loaded.files} files, {len(loaded.items)} items, {len(selection.items)} published, "
         f"{loaded.rejected} rejected, {len(selection.topics)} topics"
@@ -89,17 +85,28 @@ def check(corpus: Path | None) -> None:
 @main.command()
 @corpus_argument
 def topics(corpus: Path | None) -> None:
-    """List each topic with its slug and number of published items."""
-    settings = resolve_settings(corpus)
-    try:
-        loaded = load_corpus(settings.corpus)
-    except FeedsError as err:
-        raise click.ClickException(str(err)) from None
+    """List each topic with its slug and number of published items.
+
+    Only items published by now count. Rejected files are counted on stderr; `feeds check`
+    tells why.
+    """
+    loaded = _load(corpus)
+    if loaded.rejected:
+        click.echo(f"{loaded.rejected} of {loaded.files} files rejected; 'feeds check' tells why", err=True)
     index = Selection(loaded.items, utc_now()).topics
     width = max((len(topic.slug) for topic in index), default=4)
     click.echo(f"{'SLUG':<{width}}  {'ITEMS':>5}  NAME")
     for topic in index:
         click.echo(f"{topic.slug:<{width}}  {topic.count:>5}  {topic.name}")
+
+
+def _load(corpus: Path | None) -> Corpus:
+    """The corpus of ``check`` and ``topics``; a missing folder is a user error."""
+    settings = resolve_settings(corpus)
+    try:
+        return load_corpus(settings.corpus)
+    except FeedsError as err:
+        raise click.ClickException(str(err)) from None
 
 
 @main.command()

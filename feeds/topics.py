@@ -50,11 +50,25 @@ class Topic:
 
 @dataclass(frozen=True, slots=True)
 class Collision:
-    """Two different names that would share a slug; ``name`` got ``slug`` instead."""
+    """``name`` would have had ``plain`` as its slug, but ``other`` holds it (another
+    topic's name, or the reserved slug itself): ``name`` got ``slug`` instead."""
 
     name: str
     other: str
+    plain: str
     slug: str
+    reserved: bool = False
+
+    def __str__(self) -> str:
+        if self.reserved:
+            return (
+                f"topic {self.name!r} would have the reserved slug {self.plain!r};"
+                f" it is published as {self.slug!r}"
+            )
+        return (
+            f"topics {self.name!r} and {self.other!r} share the slug {self.plain!r};"
+            f" {self.name!r} is published as {self.slug!r}"
+        )
 
 
 class TopicIndex:
@@ -94,13 +108,14 @@ class TopicIndex:
             name = min(names, key=lambda n: (-names[n], n))
             slug = plain = slugify(name)
             if slug in by_slug or slug in taken:
-                owner = by_slug[slug].name if slug in by_slug else f"the reserved {slug!r}"
+                is_reserved = slug not in by_slug
+                owner = slug if is_reserved else by_slug[slug].name
                 slug = f"{plain}-{_digest(name)}"
                 extra = 2
                 while slug in by_slug or slug in taken:  # only a name made to collide gets here
                     slug = f"{plain}-{_digest(name)}-{extra}"
                     extra += 1
-                self.collisions.append(Collision(name, owner, slug))
+                self.collisions.append(Collision(name, owner, plain, slug, is_reserved))
             by_slug[slug] = Topic(key, name, slug, sum(names.values()))
         self._by_slug = dict(sorted(by_slug.items()))
         self._by_key = {topic.key: topic for topic in by_slug.values()}

@@ -109,7 +109,13 @@ def test_names_colliding_on_a_slug_are_both_kept_with_distinct_slugs() -> None:
     assert re.fullmatch(r"c-[0-9a-f]{8}", by_name["C++"].slug)
     assert by_name["AI Ethics"].slug == "ai-ethics"
     assert re.fullmatch(r"ai-ethics-[0-9a-f]{8}", by_name["AI-Ethics"].slug)
-    assert [(c.name, c.other) for c in index.collisions] == [("AI-Ethics", "AI Ethics"), ("C++", "C#")]
+    assert [(c.name, c.other, c.plain) for c in index.collisions] == [
+        ("AI-Ethics", "AI Ethics", "ai-ethics"),
+        ("C++", "C#", "c"),
+    ]
+    assert str(index.collisions[1]) == (
+        f"topics 'C++' and 'C#' share the slug 'c'; 'C++' is published as {by_name['C++'].slug!r}"
+    )
     for topic in index:
         assert index.by_slug(topic.slug) == topic
     # the slugs do not depend on the order items come in
@@ -121,7 +127,16 @@ def test_the_reserved_slug_all_is_never_a_topic() -> None:
     (topic,) = [t for t in index if t.name == "All"]
     assert re.fullmatch(r"all-[0-9a-f]{8}", topic.slug)
     assert index.by_slug("all") is None
-    assert [(c.name, c.other) for c in index.collisions] == [("All", "the reserved 'all'")]
+    (collision,) = index.collisions
+    assert (collision.name, collision.other, collision.plain, collision.reserved) == (
+        "All",
+        "all",
+        "all",
+        True,
+    )
+    assert (
+        str(collision) == f"topic 'All' would have the reserved slug 'all'; it is published as {topic.slug!r}"
+    )
     custom = TopicIndex([item(1, "Feeds")], reserved=("feeds",))
     assert [t.slug for t in custom] != ["feeds"]
 
