@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import signal
+import sys
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 
 from .catalogue import OPML_PATH
 from .config import Settings
 from .web import create_app
+
+
+class _Arbiter(Arbiter):  # type: ignore[misc]
+    """Ctrl-C stops gracefully, as SIGTERM does: each worker finishes the response it is
+    sending, then exits (gunicorn's own SIGINT cuts responses off mid-write)."""
+
+    def handle_int(self) -> None:
+        self.handle_term()
+
+
+def _ignore_ctrl_c(worker: Any) -> None:
+    """A worker leaves SIGINT to the master: Ctrl-C in a terminal reaches every process of
+    the job, and the master then stops the workers gracefully."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class _Server(BaseApplication):  # type: ignore[misc]
@@ -26,6 +43,13 @@ class _Server(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Any:
         return create_app(self.settings)
+
+    def run(self) -> None:
+        try:
+            _Arbiter(self).run()
+        except RuntimeError as err:  # as gunicorn's own run(): a bad setting, say
+            print(f"\nError: {err}\n", file=sys.stderr, flush=True)
+            sys.exit(1)
 
 
 def run(
@@ -47,6 +71,7 @@ def run(
             "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
             "workers": workers,
             "worker_class": "sync",
+            "post_worker_init": _ignore_ctrl_c,
             "accesslog": "-",
             "proc_name": "feeds",
             # One control socket per user (~/.gunicorn/gunicorn.ctl) would be shared by every

@@ -278,7 +278,27 @@ def test_ctrl_c_stops_the_server_cleanly(corpus: Path, tmp_path: Path, target: s
         assert elapsed < 5, f"took {elapsed:.1f} s to stop"
         for pid in workers:
             assert not Path(f"/proc/{pid}").exists() or "zombie" in _state(pid), f"worker {pid} left running"
-        assert "Traceback" not in server.log()
+        assert "Traceback" not in server.log(), server.log()
+
+
+def test_ctrl_c_lets_a_request_in_flight_finish(corpus: Path, tmp_path: Path) -> None:
+    with serving([str(corpus)], cwd=tmp_path, workers=1) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=HTTP_TIMEOUT) as client:
+            client.sendall(b"GET /feeds/all.json HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # not ended yet
+            time.sleep(0.2)  # for the worker to accept the connection
+            os.killpg(server.process.pid, signal.SIGINT)
+            deadline = time.monotonic() + STOP_TIMEOUT
+            while "Handling signal: int" not in server.log():
+                assert time.monotonic() < deadline, server.log()
+                time.sleep(0.02)
+            client.sendall(b"Connection: close\r\n\r\n")
+            answer = b""
+            while chunk := client.recv(65536):
+                answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 "), answer[:200]
+        assert feed_urls("json", body) == [url_of(3), url_of(2), url_of(1)]
+        assert server.process.wait(STOP_TIMEOUT) == 0
 
 
 def _state(pid: int) -> str:
