@@ -203,7 +203,8 @@ def check_atom(body: bytes, url: str, *, strict_text: bool = True) -> Any:
         # W3C MissingTextualContent.
         assert content is not None or summary is not None, f"{where}: no summary or content"
         if content is not None:
-            assert content.get("type") == "html"
+            # type="html": escaped HTML, text only, never inline elements.
+            assert content.get("type") == "html" and len(content) == 0, f"{where}: content not escaped HTML"
             assert_safe_html(content.text or "", f"{where} content")
         for name in ("title", "summary"):
             element = entry.find(f"{a}{name}")
@@ -626,6 +627,15 @@ def test_checks_catch_what_they_claim_to() -> None:
     body = build(Format.RSS, _channel(Format.RSS), [])
     with pytest.raises(AssertionError, match="self link"):
         check_rss(body, f"{BASE_URL}elsewhere.rss")
+    atom = build(Format.ATOM, _channel(Format.ATOM), [])
+    with pytest.raises(AssertionError):
+        check_atom(atom.replace(b"<id>", b"<ID>").replace(b"</id>", b"</ID>"), f"{BASE_URL}feeds/x.atom")
+    with pytest.raises(jsonschema.ValidationError):
+        check_json(b'{"version": "https://jsonfeed.org/version/1.1", "title": "x"}\n', "x")
+    with pytest.raises(jsonschema.ValidationError):
+        check_json(
+            b'{"version": "https://jsonfeed.org/version/1.1", "title": "x", "items": [{"id": "1"}]}\n', "x"
+        )
 
 
 def _channel(fmt: Format) -> Channel:

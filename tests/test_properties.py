@@ -45,7 +45,7 @@ from tests.test_feed_validity import (
 A = f"{{{ATOM}}}"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 _FRAGMENTS = [
     "<", ">", "&", "]]>", "<![CDATA[", "&amp;", "&lt;", "&#x41;", "&#65;", "&copy;", "<b>", "</p>",
