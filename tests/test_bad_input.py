@@ -182,12 +182,12 @@ def test_deep_nesting_within_the_size_bound_is_refused_before_parsing(tmp_path: 
 
 def test_nesting_the_format_needs_is_accepted(write_corpus: CorpusWriter) -> None:
     """related[0].provider.images[0] is six levels deep; sixteen are allowed."""
-    nested = {"related": [{"title": "t", "webUrl": "https://x.example/", "provider": {"name": "p"}}]}
-    nested["related"][0]["provider"]["images"] = [{"url": "https://x.example/i.png"}]
+    provider = {"name": "p", "images": [{"url": "https://x.example/i.png"}]}
+    related = [{"title": "t", "webUrl": "https://x.example/", "provider": provider}]
     deep_ok = "extra: " + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1)
     root = write_corpus(
         {
-            "six.txt": item_text(**nested),
+            "six.txt": item_text(related=related),
             "sixteen.txt": with_lines(item_text(webUrl="https://news.example/16"), deep_ok),
         }
     )

@@ -168,7 +168,7 @@ def test_a_negative_limit_is_refused() -> None:
         Query(limit=-1)
 
 
-ITEMS = st.lists(
+ITEMS: st.SearchStrategy[list[dict[str, Any]]] = st.lists(
     st.builds(
         dict,
         hours=st.integers(-3, 3),
