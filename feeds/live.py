@@ -94,8 +94,7 @@ def _same(old: FileResult, new: FileResult) -> bool:
 
 
 class Watcher:
-    """Calls ``refresh`` at once and then every ``interval`` seconds, in a daemon thread,
-    until stopped."""
+    """Calls ``refresh`` every ``interval`` seconds, in a daemon thread, until stopped."""
 
     def __init__(self, refresh: Callable[[], bool], interval: float) -> None:
         self._refresh = refresh
@@ -114,11 +113,9 @@ class Watcher:
             self._thread.join(timeout)
 
     def _loop(self) -> None:
-        while True:
+        while not self._stop.wait(self._interval):
             try:
                 if self._refresh():
                     log.info("corpus changed; feeds republished")
             except Exception:  # the edge of this thread: log, keep serving the last version
                 log.exception("corpus refresh failed; serving the previous version")
-            if self._stop.wait(self._interval):
-                return

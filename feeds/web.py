@@ -122,17 +122,20 @@ class Site:
         return rendered
 
     def watch(self) -> None:
-        """Rescan now and then every ``watch_interval`` seconds, in this process.
+        """Rescan now, then every ``watch_interval`` seconds in this process.
 
         The app calls this on each request rather than when it is created: a server that
         loads the app and then forks its workers (gunicorn --preload) gets a watcher in each
-        worker, and no thread runs in the parent across the fork.
+        worker, and no thread runs in the parent across the fork. The first rescan is done
+        before the request is answered, so a worker that sat idle since it loaded the corpus
+        never answers from a corpus older than its siblings'.
         """
         pid = os.getpid()
         if self._watcher is not None and self._watcher_pid == pid and self._watcher.alive:
             return
         with self._watch_lock:
             if self._watcher is None or self._watcher_pid != pid or not self._watcher.alive:
+                self.refresh()
                 self._watcher = Watcher(self.refresh, self.settings.watch_interval)
                 self._watcher_pid = pid
 

@@ -134,6 +134,19 @@ def test_an_unreadable_corpus_folder_keeps_the_last_corpus(
     wait_for(lambda: url_of(4) in urls(http), "the corpus read again")
 
 
+def test_the_first_request_sees_changes_made_since_the_app_loaded(corpus: Path) -> None:
+    """A worker idle since it started answers its first request from the corpus as it is
+    then, not as it was at start (its siblings have moved on)."""
+    settings = Settings(corpus=corpus, watch_interval=3600)
+    app = create_app(settings, clock=lambda: NOW, watch=True)
+    try:
+        (corpus / "005.txt").write_text(story(5, topics=["AI"]), encoding="utf-8")
+        (corpus / "000.txt").unlink()
+        assert urls(app.test_client()) == [url_of(5), url_of(2), url_of(1)]
+    finally:
+        app.extensions["feeds"].close()
+
+
 def test_the_watcher_stops(live_app: Flask, http: FlaskClient, corpus: Path) -> None:
     http.get("/")  # the app starts watching at its first request
     site = live_app.extensions["feeds"]
