@@ -132,7 +132,7 @@ def test_rss_mapping() -> None:
     assert item.findtext("link") == RICH.url
     assert item.findtext("description") == html.escape(RICH.excerpt, quote=False)
     encoded = item.findtext("content:encoded", namespaces=NS)
-    assert encoded.startswith(render_body(RICH.body))
+    assert encoded.startswith(render_body(RICH.body or ""))
     assert f'<a href="{html.escape(RELATED.url)}">{html.escape(RELATED.title)}</a> (Other)' in encoded
     assert item.findtext("pubDate") == "Sat, 09 Mar 2024 07:07:06 +0000"
     assert [c.text for c in item.findall("category")] == list(RICH.topics)
@@ -160,7 +160,7 @@ def test_atom_mapping() -> None:
     assert entry.find(f"{A}summary").get("type") == "text"
     assert entry.findtext(f"{A}summary") == RICH.excerpt
     content = entry.find(f"{A}content")
-    assert (content.get("type"), content.text) == ("html", render_body(RICH.body))
+    assert (content.get("type"), content.text) == ("html", render_body(RICH.body or ""))
     assert entry.findtext(f"{A}published") == entry.findtext(f"{A}updated") == "2024-03-09T07:07:06+00:00"
     assert entry.findtext(f"{A}author/{A}name") == PROVIDER.name
     assert entry.findtext(f"{A}author/{A}uri") == "https://news.example/"

@@ -411,11 +411,12 @@ def check_read_back(fmt: Format, body: bytes, items: Sequence[Item]) -> None:
 def check_document(
     fmt: Format, body: bytes, url: str, items: Sequence[Item], *, strict_text: bool = True
 ) -> None:
-    {
-        Format.RSS: lambda: check_rss(body, url, strict_text=strict_text),
-        Format.ATOM: lambda: check_atom(body, url, strict_text=strict_text),
-        Format.JSON: lambda: check_json(body, url),
-    }[fmt]()
+    if fmt is Format.RSS:
+        check_rss(body, url, strict_text=strict_text)
+    elif fmt is Format.ATOM:
+        check_atom(body, url, strict_text=strict_text)
+    else:
+        check_json(body, url)
     check_read_back(fmt, body, items)
 
 

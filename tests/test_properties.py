@@ -110,7 +110,7 @@ def as_feedparser_reads_it(text: str) -> str:
     return text.translate(_cp1252)
 
 
-def read(**fields: object) -> Item:
+def read(**fields: Any) -> Item:
     """An item file with ``fields``, read by the real corpus reader."""
     return parse_item(item_text(minimal_item(1), **fields).encode("utf-8"), "generated.txt")
 
