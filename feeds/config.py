@@ -16,6 +16,7 @@ from .errors import ConfigError
 
 ENV_PREFIX = "FEEDS_"
 _SELECTION_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 
 
@@ -131,6 +132,8 @@ def _parse(name: str, value: Any, origin: str) -> Any:
 def _text(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"must be non-empty text, got {value!r}")
+    if _CONTROL.search(value):
+        raise ValueError(f"must not contain control characters, got {value!r}")
     return value.strip()
 
 

@@ -234,3 +234,9 @@ def test_settings_are_immutable() -> None:
 
 def test_corpus_flag_accepts_a_path() -> None:
     assert load_settings(flags={"corpus": Path("somewhere")}).corpus == Path("somewhere")
+
+
+@pytest.mark.parametrize("value", ["News\x01", "a\x85b", "tab\there", "x\ud800"])
+def test_text_settings_refuse_control_characters(value: str) -> None:
+    with pytest.raises(ConfigError, match="FEEDS_SITE_TITLE: must not contain control characters"):
+        load_settings(environ={"FEEDS_SITE_TITLE": value})
