@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,15 @@ def browser(tmp_path: Path) -> Iterator[Any]:
         driver.quit()
 
 
+def at(url: str) -> Callable[[Any], bool]:
+    """A wait condition: the browser shows ``url``."""
+
+    def arrived(driver: Any) -> bool:
+        return bool(driver.current_url == url)
+
+    return arrived
+
+
 def shown_text(driver: Any) -> str:
     """What the browser shows of a document it displays as text."""
     text: str = driver.execute_script("return document.body ? document.body.innerText : ''")
@@ -95,10 +104,10 @@ def test_the_index_page_loads_and_its_subscribe_links_give_the_feeds(server: Ser
         browser.get(server.base)
         row = browser.find_elements(By.CSS_SELECTOR, "tbody tr")[names.index("Space & Time")]
         link = row.find_element(By.LINK_TEXT, label)
-        href = link.get_attribute("href")
-        assert href == f"{server.base}feeds/space-time.{fmt}"
+        link_href: str = link.get_attribute("href")
+        assert link_href == f"{server.base}feeds/space-time.{fmt}"
         link.click()
-        WebDriverWait(browser, TIMEOUT).until(lambda driver, href=href: driver.current_url == href)
+        WebDriverWait(browser, TIMEOUT).until(at(link_href))
         WebDriverWait(browser, TIMEOUT).until(lambda driver: shown_text(driver).strip())
         assert feed_urls(fmt, shown_text(browser).encode()) == [url_of(3), url_of(2)], label
 

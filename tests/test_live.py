@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 
 import feeds.live
 from feeds.config import Settings
+from feeds.corpus import read_item_file
 from feeds.errors import FeedsError
 from feeds.live import LiveCorpus, Watcher
 from feeds.web import create_app
@@ -232,11 +233,10 @@ def test_settled_files_are_not_reread(write_corpus: CorpusWriter, monkeypatch: p
     future = time.time_ns() + 3_600 * 10**9  # an hour on, every file has settled
     live = LiveCorpus(root, wall_ns=lambda: future)
     reads: list[str] = []
-    real = feeds.live.read_item_file
 
     def counted(path: Path, root: Path) -> Any:
         reads.append(path.name)
-        return real(path, root)
+        return read_item_file(path, root)
 
     monkeypatch.setattr(feeds.live, "read_item_file", counted)
     assert live.refresh() is False

@@ -27,7 +27,9 @@ from referencing.jsonschema import DRAFT4
 from werkzeug.http import http_date
 
 import feeds.publication
+from feeds.builders import build
 from feeds.config import Settings
+from feeds.pages import render_index, render_opml
 from feeds.web import accepts_gzip, create_app
 from tests.conftest import NOW, ROOT, SCHEMAS, CorpusWriter, item_text, minimal_item
 
@@ -598,11 +600,6 @@ def test_nosniff_on_every_response(http: FlaskClient) -> None:
 def renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every feed build and page render, by kind, as the app makes them."""
     calls: list[str] = []
-    build, index, opml = (
-        feeds.publication.build,
-        feeds.publication.render_index,
-        feeds.publication.render_opml,
-    )
 
     def counted(kind: str, real: Callable[..., bytes]) -> Callable[..., bytes]:
         def wrapper(*args: Any, **kwargs: Any) -> bytes:
@@ -611,9 +608,10 @@ def renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
         return wrapper
 
+    # the names publication.py renders through, wrapped around the real functions
     monkeypatch.setattr(feeds.publication, "build", counted("feed", build))
-    monkeypatch.setattr(feeds.publication, "render_index", counted("index", index))
-    monkeypatch.setattr(feeds.publication, "render_opml", counted("opml", opml))
+    monkeypatch.setattr(feeds.publication, "render_index", counted("index", render_index))
+    monkeypatch.setattr(feeds.publication, "render_opml", counted("opml", render_opml))
     return calls
 
 
