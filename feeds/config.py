@@ -16,6 +16,7 @@ from .errors import ConfigError
 
 ENV_PREFIX = "FEEDS_"
 _SELECTION_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
+_NO_INDEX = frozenset({"memory", ":memory:"})
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 
@@ -50,6 +51,9 @@ class Settings:
     """Named heat selections: each name gets a feed per topic of items with heat >= N."""
     watch_interval: float = 2.0
     """Seconds between two scans of the corpus for changes while serving."""
+    index: str | None = None
+    """The index file of the corpus; unset, one per corpus in the user's cache folder
+    (``$XDG_CACHE_HOME/feeds``); ``memory``, none kept between runs."""
 
     def with_overrides(self, **changes: Any) -> Settings:
         """These settings with ``changes`` parsed and checked as flag values."""
@@ -79,6 +83,8 @@ def load_settings(
             values[key] = _parse(key, value, origins[key])
             if key == "corpus":
                 values[key] = pyproject.parent / values[key]
+            elif key == "index" and values[key] not in _NO_INDEX:
+                values[key] = str(pyproject.parent / values[key])
     for name, value in (environ or {}).items():
         if name.startswith(ENV_PREFIX):
             key = name[len(ENV_PREFIX) :].lower()
@@ -227,4 +233,5 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "logo": _optional_url,
     "selections": _selections,
     "watch_interval": _seconds,
+    "index": lambda value: _text(os.fspath(value) if isinstance(value, os.PathLike) else value),
 }

@@ -160,16 +160,21 @@ def assemble(root: Path, results: list[FileResult]) -> Corpus:
         if item is None or winners[item.id] is item:
             continue
         keep = winners[item.id]
-        why = "it is newer" if keep.published_at > item.published_at else "same date, its path sorts first"
         problems.append(
-            ItemError(
-                root / item.source,
-                f"same story (same URL) as {keep.source}, which is used instead ({why}); left out",
-                warning=True,
-            )
+            duplicate_warning(root, item.source, keep.source, newer=keep.published_at > item.published_at)
         )
     items = sorted(winners.values(), key=lambda item: item.source)
     return Corpus(root=root, items=tuple(items), problems=tuple(problems), files=len(results))
+
+
+def duplicate_warning(root: Path, source: str, winner: str, *, newer: bool) -> ItemError:
+    """The warning of a file whose story another file, ``winner``, publishes instead."""
+    why = "it is newer" if newer else "same date, its path sorts first"
+    return ItemError(
+        root / source,
+        f"same story (same URL) as {winner}, which is used instead ({why}); left out",
+        warning=True,
+    )
 
 
 def _revision_order(item: Item) -> tuple[float, str]:

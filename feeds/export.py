@@ -28,8 +28,8 @@ from pathlib import Path, PurePosixPath
 
 from .catalogue import FEEDS_PREFIX, file_path
 from .config import Settings
-from .corpus import load_corpus
 from .errors import FeedsError, ItemError
+from .index import open_index
 from .publication import Publication, gzip_bytes
 
 MANIFEST = ".feeds-export.json"
@@ -77,36 +77,68 @@ def export_site(
     is a failure in the report, not an exception.
     """
     check_out(settings.corpus, out)
-    corpus = load_corpus(settings.corpus)
+    index = open_index(settings)
     try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise FeedsError(f"cannot create {out}: {err.strerror or err}") from None
-    publication = Publication(corpus.items, settings, now)
-    report = ExportReport(problems=corpus.problems)
-    with _Tree(out) as tree:
-        paths = list(publication.paths())
-        names = [file_path(path) for path in paths]
-        if gzip_too:
-            names += [name + ".gz" for name in names]
-        previous = tree.read_manifest()
-        tree.remove_leftover_temps({_parent(name) for name in (*names, *previous)})
-        # Listed before they exist: if this export dies, the next still knows them as ours.
-        tree.save_manifest(previous | set(names), report)
-        with progress(paths) as shown:
-            for path in shown:
-                document = publication.render(path)
-                assert document is not None, path
-                name = file_path(path)
-                tree.write(name, document.body, report)
-                if gzip_too:
-                    tree.write(name + ".gz", gzip_bytes(document.body), report)
-        stale = sorted(previous - set(names))
-        kept = {name for name in stale if not tree.remove(name, report)}
-        tree.remove_empty_folders({_parent(name) for name in stale} - {_parent(name) for name in names})
-        tree.save_manifest(set(names) | kept, report)
-        tree.sync()
+        index.refresh()
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise FeedsError(f"cannot create {out}: {err.strerror or err}") from None
+        publication = Publication.from_source(index.selection(now), settings)
+        report = ExportReport(problems=tuple(index.problems()))
+        with _Tree(out) as tree:
+            _export(publication, tree, report, gzip_too=gzip_too, progress=progress)
+    finally:
+        index.close()
     return report
+
+
+def _export(
+    publication: Publication, tree: _Tree, report: ExportReport, *, gzip_too: bool, progress: Progress
+) -> None:
+    paths = list(publication.paths())
+    names = [file_path(path) for path in paths]
+    if gzip_too:
+        names += [name + ".gz" for name in names]
+    previous = tree.read_manifest()
+    tree.remove_leftover_temps({_parent(name) for name in (*names, *previous.files)})
+    # Listed before they exist: if this export dies, the next still knows them as ours.
+    entries = dict(previous.entries)
+    tree.save_manifest(_Manifest(previous.files | set(names), entries), report)
+    with progress(paths) as shown:
+        for path in shown:
+            name = file_path(path)
+            targets = [name, name + ".gz"] if gzip_too else [name]
+            fingerprint = publication.fingerprint(path)
+            if all(tree.holds(target, previous.entries.get(target), fingerprint) for target in targets):
+                report.unchanged.extend(targets)  # made of the same parts as the file there
+                continue
+            document = publication.render(path)
+            assert document is not None, path
+            bodies = [document.body, gzip_bytes(document.body)] if gzip_too else [document.body]
+            for target, body in zip(targets, bodies, strict=True):
+                tree.write(target, body, report)
+                stamp = tree.stamp(target)
+                if stamp is not None and fingerprint is not None:
+                    entries[target] = (fingerprint, stamp)
+    stale = sorted(previous.files - set(names))
+    kept = {name for name in stale if not tree.remove(name, report)}
+    tree.remove_empty_folders({_parent(name) for name in stale} - {_parent(name) for name in names})
+    files = set(names) | kept
+    tree.save_manifest(_Manifest(files, {k: v for k, v in entries.items() if k in files}), report)
+    tree.sync()
+
+
+Stamp = tuple[int, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class _Manifest:
+    """The files an export owns, and for each the fingerprint of what it was made of and
+    the stamp (inode, size, modification time) it had when written."""
+
+    files: set[str]
+    entries: dict[str, tuple[str, Stamp]] = field(default_factory=dict)
 
 
 def check_out(corpus: Path, out: Path) -> None:
@@ -230,25 +262,51 @@ class _Tree:
             except OSError:
                 continue  # a missing folder holds no temporary files; a symlink is not ours
 
-    def read_manifest(self) -> set[str]:
+    def read_manifest(self) -> _Manifest:
         try:
             fd = os.open(
                 MANIFEST, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=self.folder(".", create=False)
             )
             with os.fdopen(fd, "rb") as handle:
-                files = json.loads(handle.read()).get("files", [])
-        except (OSError, ValueError, AttributeError):
-            return set()
-        return {name for name in files if isinstance(name, str) and _is_safe(name)}
+                data = json.loads(handle.read())
+            files = {name for name in data.get("files", []) if isinstance(name, str) and _is_safe(name)}
+            entries: dict[str, tuple[str, Stamp]] = {}
+            for name, entry in data.get("entries", {}).items():
+                fingerprint, stamp = entry
+                if name in files and isinstance(fingerprint, str) and len(stamp) == 3:
+                    entries[name] = (fingerprint, (int(stamp[0]), int(stamp[1]), int(stamp[2])))
+        except (OSError, ValueError, AttributeError, TypeError):
+            return _Manifest(set())
+        return _Manifest(files, entries)
 
-    def save_manifest(self, names: set[str], report: ExportReport) -> None:
-        data = json.dumps({"files": sorted(names)}, indent=1).encode() + b"\n"
+    def save_manifest(self, manifest: _Manifest, report: ExportReport) -> None:
+        entries = {name: [fp, list(stamp)] for name, (fp, stamp) in sorted(manifest.entries.items())}
+        data = json.dumps({"files": sorted(manifest.files), "entries": entries}, indent=1).encode() + b"\n"
         try:
             folder = self.folder(".", create=False)
             if not _holds(folder, MANIFEST, data):
                 _replace(folder, MANIFEST, data)
         except OSError as err:
             report.failures.append(f"{MANIFEST}: {err.strerror or err}")
+
+    def stamp(self, name: str) -> Stamp | None:
+        """The stamp of regular file ``name``, or ``None`` (missing, a symlink, not a file)."""
+        try:
+            folder, base = self._split(name, create=False)
+            info = os.stat(base, dir_fd=folder, follow_symlinks=False)
+        except OSError:
+            return None
+        return (info.st_ino, info.st_size, info.st_mtime_ns) if stat.S_ISREG(info.st_mode) else None
+
+    def holds(self, name: str, entry: tuple[str, Stamp] | None, fingerprint: str | None) -> bool:
+        """Whether ``name`` is the file an earlier export made of the same parts, untouched
+        since (same stamp): then it holds the bytes this export would write."""
+        return (
+            entry is not None
+            and fingerprint is not None
+            and entry[0] == fingerprint
+            and self.stamp(name) == entry[1]
+        )
 
     def sync(self) -> None:
         """Make the renames durable; a folder that cannot be synced is no failure."""

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
+from . import __version__
 from .builders import Format, build
 from .catalogue import INDEX_PATH, OPML_PATH, Catalogue, FeedSpec
 from .config import Settings
 from .model import Channel, Item, Link
 from .pages import FeedEntry, render_index, render_opml
-from .select import Order, Query, Selection
+from .select import EMPTY, Order, Query, Selection, Source
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 HTML_TYPE = "text/html; charset=utf-8"
@@ -62,9 +63,20 @@ class Publication:
     """The documents of ``items`` as visible at ``now``, rendered on demand."""
 
     def __init__(self, items: Iterable[Item], settings: Settings, now: datetime) -> None:
+        self._start(Selection(items, now), settings)
+
+    @classmethod
+    def from_source(cls, source: Source, settings: Settings) -> Publication:
+        """The documents of a selection made elsewhere (an index's, say)."""
+        publication = cls.__new__(cls)
+        publication._start(source, settings)
+        return publication
+
+    def _start(self, source: Source, settings: Settings) -> None:
         self.settings = settings
-        self.selection = Selection(items, now)
-        self.catalogue = Catalogue(self.selection.topics, settings.selections)
+        self.selection = source
+        self.catalogue = Catalogue(source.topics, settings.selections)
+        self._settings_key = f"{__version__}\n{settings!r}"
 
     @property
     def updated(self) -> datetime:
@@ -73,22 +85,24 @@ class Publication:
     def url(self, path: str) -> str:
         return self.settings.base_url + path.lstrip("/")
 
-    def items(self, spec: FeedSpec, params: Params = Params()) -> list[Item]:
+    def query(self, spec: FeedSpec, params: Params = Params()) -> Query:
         query = spec.query(limit=params.limit or self.settings.feed_limit)
         heats = [heat for heat in (query.min_heat, params.min_heat) if heat is not None]
-        return self.selection.query(
-            Query(
-                topic=query.topic,
-                min_heat=max(heats) if heats else None,
-                min_quality=params.min_quality,
-                order=params.order or query.order,
-                limit=query.limit,
-            )
+        return Query(
+            topic=query.topic,
+            min_heat=max(heats) if heats else None,
+            min_quality=params.min_quality,
+            order=params.order or query.order,
+            limit=query.limit,
         )
+
+    def items(self, spec: FeedSpec, params: Params = Params()) -> list[Item]:
+        return self.selection.query(self.query(spec, params))
 
     def feed(self, spec: FeedSpec, fmt: Format, params: Params = Params()) -> Document:
         items = self.items(spec, params)
-        updated = max((item.updated_at for item in items), default=EPOCH)
+        # An empty feed still says when the site last changed, not 1970.
+        updated = max((item.updated_at for item in items), default=self.updated)
         query = params.query_string()
         suffix = f"?{query}" if query else ""
         self_link = Link(self.url(spec.path(fmt)) + suffix, fmt.media_type)
@@ -120,7 +134,7 @@ class Publication:
             FeedEntry(
                 name=spec.name,
                 title=self.title(spec),
-                count=len(self.selection.query(replace(spec.query(limit=0), limit=None))),
+                count=self.selection.count(replace(spec.query(limit=0), limit=None)),
                 links=[Link(make(spec.path(fmt)), fmt.media_type, fmt.label) for fmt in Format],
                 home_url=self.settings.base_url,
             )
@@ -146,6 +160,24 @@ class Publication:
         yield INDEX_PATH
         yield OPML_PATH
         yield from self.catalogue.feed_paths()
+
+    def fingerprint(self, path: str, params: Params = Params()) -> str | None:
+        """A digest of everything the document at ``path`` is made of, found without
+        rendering it: equal digests, equal bytes (for the same version of this package)."""
+        digest = hashlib.blake2b(self._settings_key.encode(), digest_size=16)
+        digest.update(f"\n{path}\n{params!r}\n".encode())
+        if path in (INDEX_PATH, OPML_PATH):
+            digest.update(repr(self.entries(absolute=True)).encode())
+            digest.update(repr(self.updated).encode())
+            return digest.hexdigest()
+        found = self.catalogue.find(path)
+        if found is None:
+            return None
+        items = self.selection.fingerprint(self.query(found[0], params))
+        digest.update(f"{found[0]!r}\n{items}".encode())
+        if items == EMPTY:
+            digest.update(repr(self.updated).encode())  # the date an empty feed shows
+        return digest.hexdigest()
 
     def render(self, path: str, params: Params = Params()) -> Document | None:
         """The document at ``path``, or ``None`` if there is none."""

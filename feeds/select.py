@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
+from . import records
 from .model import UNSCORED, Item
 from .topics import TopicIndex, topic_key
 
@@ -33,6 +36,33 @@ class Query:
     def __post_init__(self) -> None:
         if self.limit is not None and self.limit < 0:
             raise ValueError(f"limit must not be negative, got {self.limit}")
+
+
+EMPTY = hashlib.blake2b(digest_size=16).hexdigest()
+"""The fingerprint of a query that matches nothing."""
+
+
+class Source(Protocol):
+    """What publishing needs of the items visible at one moment: :class:`Selection` holds
+    them in memory, :class:`feeds.index.IndexedSelection` answers from the index."""
+
+    now: datetime
+    topics: TopicIndex
+    next_change: datetime | None
+    """When the next scheduled item becomes visible, if any."""
+
+    @property
+    def newest(self) -> datetime | None: ...
+
+    def query(self, query: Query) -> list[Item]: ...
+
+    def count(self, query: Query) -> int:
+        """How many items ``query`` matches, whatever its limit."""
+        ...
+
+    def fingerprint(self, query: Query) -> str:
+        """A digest of what ``query`` gives: equal digests, equal items."""
+        ...
 
 
 def is_visible(item: Item, now: datetime) -> bool:
@@ -90,6 +120,15 @@ class Selection:
         if query.limit is not None and query.limit < len(pool):
             return heapq.nsmallest(query.limit, pool, key=key)
         return sorted(pool, key=key)
+
+    def count(self, query: Query) -> int:
+        return len(self.query(replace(query, limit=None)))
+
+    def fingerprint(self, query: Query) -> str:
+        digest = hashlib.blake2b(digest_size=16)
+        for item in self.query(query):
+            digest.update(records.dumps(item))
+        return digest.hexdigest()
 
 
 def select(items: Iterable[Item], query: Query, *, now: datetime) -> list[Item]:

@@ -22,7 +22,8 @@ from werkzeug.http import http_date, parse_accept_header, parse_date, parse_etag
 from .builders import Format
 from .catalogue import FEEDS_PREFIX, INDEX_PATH, OPML_PATH
 from .config import Settings
-from .live import LiveCorpus, Watcher
+from .index import Refresh, open_index
+from .live import Watcher
 from .publication import Document, Params, Publication, gzip_bytes
 from .select import Order
 
@@ -57,29 +58,42 @@ class Version:
     A request takes the current version once and uses only it, so it never mixes two.
     """
 
-    __slots__ = ("publication", "cache")
+    __slots__ = ("publication", "cache", "generation")
 
-    def __init__(self, publication: Publication) -> None:
+    def __init__(self, publication: Publication, generation: int) -> None:
         self.publication = publication
         self.cache: OrderedDict[tuple[str, Params], Rendered] = OrderedDict()
+        self.generation = generation
 
 
 class Site:
-    """The live state behind the app: the corpus, its current version, the watcher."""
+    """The live state behind the app: the corpus index, its current version, the watcher.
+
+    Every process of a server opens the same index file; one refreshes it at a time and
+    the others take up each new generation at their next scan.
+    """
 
     def __init__(self, settings: Settings, clock: Clock = utc_now) -> None:
         self.settings = settings
         self.clock = clock
-        self.live = LiveCorpus(settings.corpus)
+        self.index = open_index(settings)
         self._publish_lock = threading.Lock()  # one rescan or republication at a time
         self._cache_lock = threading.Lock()
         self._watch_lock = threading.Lock()
-        self._version = Version(self._publication())
+        self._log(self.index.refresh())
+        self._version = self._publish()
         self._watcher: Watcher | None = None
         self._watcher_pid = 0
 
-    def _publication(self) -> Publication:
-        return Publication(self.live.corpus.items, self.settings, self.clock())
+    def _publish(self) -> Version:
+        generation = self.index.generation
+        selection = self.index.selection(self.clock())
+        return Version(Publication.from_source(selection, self.settings), generation)
+
+    @staticmethod
+    def _log(refresh: Refresh) -> None:
+        for problem in refresh.problems:
+            log.warning("%s", problem)
 
     @property
     def version(self) -> Version:
@@ -89,17 +103,19 @@ class Site:
         if due is not None and due <= self.clock():
             with self._publish_lock:
                 if self._version is version:
-                    self._version = Version(self._publication())
+                    self._version = self._publish()
             version = self._version
         return version
 
     def refresh(self) -> bool:
-        """Rescan the corpus; if anything changed, swap in a new version (one assignment)."""
+        """Rescan the corpus (unless another process is at it) and take up a new
+        generation of the index if there is one; swap in a new version (one assignment)."""
         with self._publish_lock:
-            changed = self.live.refresh()
-            if changed:
-                self._version = Version(self._publication())
-        return changed
+            self._log(self.index.refresh(wait=False))
+            if self.index.generation == self._version.generation:
+                return False
+            self._version = self._publish()
+            return True
 
     def render(self, path: str, params: Params) -> Rendered | None:
         """The document at ``path``, from memory if this version rendered it before."""
@@ -140,10 +156,11 @@ class Site:
                 self._watcher_pid = pid
 
     def close(self) -> None:
-        """Stop watching (the app still serves the last version)."""
+        """Stop watching and close the index (the app still serves rendered documents)."""
         if self._watcher is not None and self._watcher_pid == os.getpid():
             self._watcher.stop()
         self._watcher = None
+        self.index.close()
 
 
 class BadRequest(Exception):

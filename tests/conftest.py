@@ -24,10 +24,12 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
-def _scrub_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def _scrub_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     for name in list(os.environ):
         if name.startswith("FEEDS_"):
             monkeypatch.delenv(name)
+    # Indexes of test corpora go to a folder of the test run, not the user's cache.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
 
 
 @pytest.fixture

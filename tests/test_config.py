@@ -48,6 +48,7 @@ icon = "https://toml.example/icon.png"
 logo = "https://toml.example/logo.png"
 selections = { top = 80, hot = 50 }
 watch_interval = 0.5
+index = "cache/news.sqlite3"
 """,
     )
     settings = load_settings(pyproject=toml)
@@ -64,6 +65,7 @@ watch_interval = 0.5
         logo="https://toml.example/logo.png",
         selections={"hot": 50, "top": 80},
         watch_interval=0.5,
+        index=str(tmp_path / "cache/news.sqlite3"),  # relative to the pyproject.toml too
     )
     environ = {f"FEEDS_{name.upper()}": value for name, value in ENV_VALUES.items()}
     assert set(ENV_VALUES) == names
@@ -86,6 +88,7 @@ ENV_VALUES = {
     "logo": "https://env.example/logo.png",
     "selections": "b-2=2, a=1",
     "watch_interval": "1.5",
+    "index": "memory",
 }
 
 

@@ -16,11 +16,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-import feeds.live
+import feeds.index
 from feeds.config import Settings
 from feeds.corpus import read_item_file
 from feeds.errors import FeedsError
-from feeds.live import LiveCorpus, Watcher
+from feeds.index import CorpusIndex
+from feeds.live import Watcher
 from feeds.web import create_app
 from tests.conftest import NOW, CorpusWriter
 from tests.test_web import feed_urls, story, url_of
@@ -206,14 +207,19 @@ def test_no_request_sees_a_half_loaded_corpus(
     assert len(set(seen)) > 2, "the readers saw the corpus grow while they read"
 
 
-# --- LiveCorpus itself -------------------------------------------------------------------------
+# --- the index under the site -------------------------------------------------------------------
+
+
+def indexed_titles(index: CorpusIndex) -> list[str]:
+    return [item.title for item in index.items()]
 
 
 def test_a_rewrite_within_the_timestamp_granularity_is_not_missed(write_corpus: CorpusWriter) -> None:
     root = write_corpus({"a.txt": story(1, topics=["AI"], title="Before")})
     path = root / "a.txt"
-    live = LiveCorpus(root)
-    assert [item.title for item in live.corpus.items] == ["Before"]
+    index = CorpusIndex(root)
+    index.refresh()
+    assert indexed_titles(index) == ["Before"]
     stat = path.stat()
     # a second write in the same clock tick: same inode, size and modification time
     path.write_text(story(1, topics=["AI"], title="Second"), encoding="utf-8")
@@ -223,32 +229,35 @@ def test_a_rewrite_within_the_timestamp_granularity_is_not_missed(write_corpus: 
         stat.st_size,
         stat.st_mtime_ns,
     )
-    assert live.refresh() is True
-    assert [item.title for item in live.corpus.items] == ["Second"]
-    assert live.refresh() is False  # reread, found the same: no new version
+    assert index.refresh().changed is True
+    assert indexed_titles(index) == ["Second"]
+    assert index.refresh().changed is False  # reread, found the same: no new version
+    index.close()
 
 
 def test_settled_files_are_not_reread(write_corpus: CorpusWriter, monkeypatch: pytest.MonkeyPatch) -> None:
     root = write_corpus({f"{n}.txt": story(n, topics=["AI"]) for n in range(5)})
     future = time.time_ns() + 3_600 * 10**9  # an hour on, every file has settled
-    live = LiveCorpus(root, wall_ns=lambda: future)
+    index = CorpusIndex(root, wall_ns=lambda: future)
+    index.refresh()
     reads: list[str] = []
 
     def counted(path: Path, root: Path) -> Any:
         reads.append(path.name)
         return read_item_file(path, root)
 
-    monkeypatch.setattr(feeds.live, "read_item_file", counted)
-    assert live.refresh() is False
+    monkeypatch.setattr(feeds.index, "read_item_file", counted)
+    assert index.refresh().changed is False
     assert reads == []
     (root / "3.txt").write_text(story(3, topics=["AI"], title="Changed"), encoding="utf-8")
-    assert live.refresh() is True
+    assert index.refresh().changed is True
     assert reads == ["3.txt"]
+    index.close()
 
 
 def test_a_missing_corpus_folder_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(FeedsError, match="corpus folder not found"):
-        LiveCorpus(tmp_path / "nowhere")
+        CorpusIndex(tmp_path / "nowhere")
 
 
 def test_the_watcher_logs_a_failing_refresh_and_goes_on(caplog: pytest.LogCaptureFixture) -> None:
