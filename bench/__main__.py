@@ -1,0 +1,408 @@
+"""Measure `feeds` on synthetic corpora and write BENCHMARKS.md.
+
+    python -m bench                      # 1k, 10k and 100k items; needs Debian's wrk
+    python -m bench --sizes 1000 --repeat 1 --out /tmp/b.md   # a quick look
+
+Every figure stands beside a baseline measured in the same run, as a ratio: the machine
+is shared and its speed varies, ratios much less. Each timing is the median of --repeat
+runs of a separate process; memory is the peak resident set of the largest process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .generate import generate
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPORA = ROOT / "bench" / "corpora"
+PYTHON = sys.executable
+
+
+@dataclass
+class Run:
+    seconds: float
+    peak_mb: float
+
+
+def run(command: list[str], env: dict[str, str] | None = None, check: bool = True) -> Run:
+    """Run a command to its end: wall time and the peak RSS of its largest process."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    stderr = process.stderr.read().decode() if process.stderr else ""
+    if check and process.returncode not in (0, 1):  # 1: some corpus files were bad, as planned
+        raise SystemExit(f"{' '.join(command)} failed ({process.returncode}):\n{stderr}")
+    return Run(seconds, usage.ru_maxrss / 1024)
+
+
+def median(runs: list[Run]) -> Run:
+    return Run(statistics.median(r.seconds for r in runs), max(r.peak_mb for r in runs))
+
+
+def repeat(times: int, make: Callable[[], Run], before: Callable[[], None] | None = None) -> Run:
+    runs = []
+    for _ in range(times):
+        if before:
+            before()
+        runs.append(make())
+    return median(runs)
+
+
+def environment(index: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDS_")}
+    env["FEEDS_INDEX"] = str(index)
+    env["FEEDS_BASE_URL"] = "http://127.0.0.1:8000/"
+    return env
+
+
+def corpus(size: int) -> Path:
+    path = CORPORA / label(size)
+    marker = path / ".complete"
+    if not marker.exists():
+        print(f"generating {label(size)} corpus ...", flush=True)
+        generate(size, path)
+        marker.write_text(str(size))
+    return path
+
+
+def label(size: int) -> str:
+    return f"{size // 1000}k" if size % 1000 == 0 else str(size)
+
+
+def touch_one(root: Path) -> Callable[[], None]:
+    """Edit one published item's title (a different title each call)."""
+    victim = sorted(root.glob("000/*.txt"))[7]
+    original = victim.read_text(encoding="utf-8")
+    counter = iter(range(1_000_000))
+
+    def edit() -> None:
+        edited = original.replace('title: "', f'title: "Edited {next(counter)} ', 1)
+        victim.write_text(edited, encoding="utf-8")
+
+    return edit
+
+
+# -- exports ----------------------------------------------------------------------------
+
+
+def export_figures(size: int, times: int, work: Path) -> dict[str, Run]:
+    root = corpus(size)
+    index, out = work / "index.sqlite3", work / "out"
+    env = environment(index)
+    export = [PYTHON, "-m", "feeds", "export", str(root), str(out), "--quiet"]
+    naive = [PYTHON, "-m", "bench.naive"]
+
+    def fresh() -> None:
+        shutil.rmtree(out, ignore_errors=True)
+        for suffix in ("", "-wal", "-shm", ".lock"):
+            Path(f"{index}{suffix}").unlink(missing_ok=True)
+
+    figures = {
+        "read every file": repeat(times, lambda: run([*naive, "read", str(root)])),
+        "libyaml parse, one core": repeat(times, lambda: run([*naive, "parse", str(root)])),
+        "naive PyYAML + feedgen": repeat(
+            times,
+            lambda: run([*naive, "export", str(root), str(work / "naive")]),
+            lambda: shutil.rmtree(work / "naive", ignore_errors=True),
+        ),
+        "cold export": repeat(times, lambda: run(export, env), fresh),
+        "warm export, nothing changed": repeat(max(times, 5), lambda: run(export, env)),
+    }
+    edit = touch_one(root)
+    figures["one file changed"] = repeat(max(times, 5), lambda: run(export, env), edit)
+    extra = root / "000" / "zz_added.txt"
+    source = sorted(root.glob("000/*.txt"))[3].read_text(encoding="utf-8")
+
+    def add() -> None:
+        extra.write_text(source.replace("https://", "https://added.", 2), encoding="utf-8")
+
+    def delete() -> None:
+        extra.unlink(missing_ok=True)
+
+    def before_adding() -> None:
+        delete()
+        run(export, env)
+        add()
+
+    def before_deleting() -> None:
+        add()
+        run(export, env)
+        delete()
+
+    figures["one file added"] = repeat(max(times, 5), lambda: run(export, env), before_adding)
+    figures["one file deleted"] = repeat(max(times, 5), lambda: run(export, env), before_deleting)
+    delete()
+    run(export, env)  # leave the index matching the corpus for the server figures
+    return figures
+
+
+# -- the server -------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes, dict[str, str]]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.request("GET", path, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.read(), dict(response.getheaders())
+    finally:
+        connection.close()
+
+
+@contextmanager
+def server(
+    command: list[str], env: dict[str, str], port: int
+) -> Iterator[tuple[subprocess.Popen[bytes], float]]:
+    """Start a server; yield it with the seconds it took to answer its first request."""
+    started = time.perf_counter()
+    quiet = subprocess.DEVNULL
+    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=quiet, stderr=quiet)
+    try:
+        deadline = started + 120
+        while True:
+            try:
+                status, _, _ = get(port, "/")
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            if time.perf_counter() > deadline or process.poll() is not None:
+                raise SystemExit(f"server did not start: {' '.join(command)}")
+            time.sleep(0.005)
+        yield process, time.perf_counter() - started
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def peak_mb(pid: int) -> list[float]:
+    """VmHWM of a process and its children, in MB."""
+    found = []
+    pids = [pid]
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            pids += [int(child) for child in (task / "children").read_text().split()]
+    except OSError:
+        pass
+    for each in pids:
+        try:
+            status = Path(f"/proc/{each}/status").read_text()
+        except OSError:
+            continue
+        match = re.search(r"VmHWM:\s+(\d+) kB", status)
+        if match:
+            found.append(int(match[1]) / 1024)
+    return found
+
+
+def wrk(port: int, path: str, headers: dict[str, str], seconds: int) -> float:
+    command = ["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    command.append(f"http://127.0.0.1:{port}{path}")
+    output = subprocess.run(command, capture_output=True, text=True, check=True)
+    match = re.search(r"Requests/sec:\s+([\d.]+)", output.stdout)
+    if not match or ("Non-2xx" in output.stdout and "If-None-Match" not in headers):
+        raise SystemExit(f"wrk failed:\n{output.stdout}{output.stderr}")
+    return float(match[1])
+
+
+@dataclass
+class ServerFigures:
+    ready: float
+    first_request: float
+    cached_request: float
+    feed_rps: float
+    feed_304_rps: float
+    constant_rps: float
+    constant_304_rps: float
+    body_bytes: int
+    master_mb: float
+    worker_mb: float
+
+
+def server_figures(size: int, work: Path, load_seconds: int) -> ServerFigures:
+    root = corpus(size)
+    env = environment(work / "index.sqlite3")
+    port = free_port()
+    command = [PYTHON, "-m", "feeds", "serve", str(root), "--port", str(port), "--workers", "2"]
+    with server(command, env, port) as (process, ready):
+        topic = re.findall(rb'href="feeds/([a-z0-9-]+)\.rss"', get(port, "/")[1])[1].decode()
+        started = time.perf_counter()
+        get(port, f"/feeds/{topic}.atom")
+        first = time.perf_counter() - started
+        for _ in range(10):
+            get(port, f"/feeds/{topic}.atom")  # both workers have it now
+        timings = []
+        for _ in range(50):
+            started = time.perf_counter()
+            get(port, f"/feeds/{topic}.atom")
+            timings.append(time.perf_counter() - started)
+        status, body, headers = get(port, "/feeds/all.rss")
+        assert status == 200
+        etag = headers["ETag"]
+        feed_rps = wrk(port, "/feeds/all.rss", {}, load_seconds)
+        feed_304 = wrk(port, "/feeds/all.rss", {"If-None-Match": etag}, load_seconds)
+        memory = peak_mb(process.pid)
+    constant_port = free_port()
+    constant_env = dict(env, BENCH_BODY_SIZE=str(len(body)))
+    gunicorn = [PYTHON, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{constant_port}"]
+    with server([*gunicorn, "bench.constant:app"], constant_env, constant_port):
+        constant_rps = wrk(constant_port, "/", {}, load_seconds)
+        constant_304 = wrk(constant_port, "/", {"If-None-Match": '"constant"'}, load_seconds)
+    return ServerFigures(
+        ready=ready,
+        first_request=first,
+        cached_request=statistics.median(timings),
+        feed_rps=feed_rps,
+        feed_304_rps=feed_304,
+        constant_rps=constant_rps,
+        constant_304_rps=constant_304,
+        body_bytes=len(body),
+        master_mb=memory[0] if memory else 0.0,
+        worker_mb=max(memory[1:], default=0.0),
+    )
+
+
+# -- the report -------------------------------------------------------------------------
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        found = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
+        cpu = found[1].strip() if found else cpu
+    except OSError:
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )
+
+
+def report(
+    sizes: list[int], exports: dict[int, dict[str, Run]], servers: dict[int, ServerFigures], command: str
+) -> str:
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured {datetime.now(UTC):%Y-%m-%d} by `{command}` on {machine()}.",
+        "Synthetic corpora from `bench/generate.py` (about 40 Zipf-weighted topics, 70% published,",
+        "heat mostly unscored, related stories, images, some bodies, one bad file in 200). Each",
+        "time is the median of separate processes; memory is the peak resident set of the largest",
+        "process. The machine is shared, so every figure stands beside a baseline measured in the",
+        "same run.",
+        "",
+        "## Export",
+        "",
+        "| | " + " | ".join(label(s) for s in sizes) + " |",
+        "|---|" + "---|" * len(sizes),
+    ]
+    names = list(exports[sizes[0]])
+    for name in names:
+        cells = [f"{exports[s][name].seconds:.2f} s, {exports[s][name].peak_mb:.0f} MB" for s in sizes]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "Ratios (lower is better for `feeds`):", ""]
+    lines += ["| | " + " | ".join(label(s) for s in sizes) + " |", "|---|" + "---|" * len(sizes)]
+    for name, base in (
+        ("cold export / libyaml parse, one core", "libyaml parse, one core"),
+        ("cold export / naive PyYAML + feedgen", "naive PyYAML + feedgen"),
+        ("cold export / read every file", "read every file"),
+    ):
+        cells = [f"{exports[s]['cold export'].seconds / exports[s][base].seconds:.2f}" for s in sizes]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "## Server", ""]
+    lines += ["| | " + " | ".join(label(s) for s in servers) + " |", "|---|" + "---|" * len(servers)]
+    rows: list[tuple[str, Callable[[ServerFigures], str]]] = [
+        ("ready: start to first response, warm index", lambda f: f"{f.ready:.2f} s"),
+        ("first request of a feed", lambda f: f"{f.first_request * 1000:.0f} ms"),
+        ("cached request (median of 50)", lambda f: f"{f.cached_request * 1000:.1f} ms"),
+        ("cached feed, requests/s", lambda f: f"{f.feed_rps:.0f}"),
+        ("constant body of the same size, requests/s", lambda f: f"{f.constant_rps:.0f}"),
+        ("cached feed / constant body", lambda f: f"{f.feed_rps / f.constant_rps:.2f}"),
+        ("304s, requests/s", lambda f: f"{f.feed_304_rps:.0f}"),
+        ("constant 304s, requests/s", lambda f: f"{f.constant_304_rps:.0f}"),
+        ("304s / constant 304s", lambda f: f"{f.feed_304_rps / f.constant_304_rps:.2f}"),
+        ("feed body (all.rss)", lambda f: f"{f.body_bytes:,} bytes"),
+        ("peak memory: master", lambda f: f"{f.master_mb:.0f} MB"),
+        ("peak memory: largest worker", lambda f: f"{f.worker_mb:.0f} MB"),
+    ]
+    for name, show in rows:
+        lines.append(f"| {name} | " + " | ".join(show(servers[s]) for s in servers) + " |")
+    lines += [
+        "",
+        "Load: `wrk -t2 -c32` on the same two cores as the server, against `feeds serve --workers 2`",
+        "and, as the baseline, the same gunicorn serving a constant body of the feed's size",
+        "(`bench/constant.py`).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--load-seconds", type=int, default=10)
+    parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: apt-get install wrk")
+    exports: dict[int, dict[str, Run]] = {}
+    servers: dict[int, ServerFigures] = {}
+    for size in args.sizes:
+        with tempfile.TemporaryDirectory(prefix="feeds-bench-") as folder:
+            work = Path(folder)
+            print(f"{label(size)}: exports ...", flush=True)
+            exports[size] = export_figures(size, args.repeat, work)
+            print(f"{label(size)}: server ...", flush=True)
+            servers[size] = server_figures(size, work, args.load_seconds)
+    command = "python -m bench" + "".join(
+        f" {flag} {value}"
+        for flag, value, default in (
+            ("--sizes", " ".join(map(str, args.sizes)), "1000 10000 100000"),
+            ("--repeat", str(args.repeat), "3"),
+            ("--load-seconds", str(args.load_seconds), "10"),
+        )
+        if value != default
+    )
+    text = report(args.sizes, exports, servers, command)
+    args.out.write_text(text, encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
