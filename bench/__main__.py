@@ -276,7 +276,9 @@ def server_figures(size: int, work: Path, load_seconds: int) -> ServerFigures:
         memory = peak_mb(process.pid)
     constant_port = free_port()
     constant_env = dict(env, BENCH_BODY_SIZE=str(len(body)))
-    gunicorn = [PYTHON, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{constant_port}"]
+    # The same server as `feeds serve` runs: sync workers, access log on stdout.
+    gunicorn = [PYTHON, "-m", "gunicorn", "--workers", "2", "--worker-class", "sync", "--access-logfile", "-"]
+    gunicorn += ["--bind", f"127.0.0.1:{constant_port}"]
     with server([*gunicorn, "bench.constant:app"], constant_env, constant_port):
         constant_rps = wrk(constant_port, "/", {}, load_seconds)
         constant_304 = wrk(constant_port, "/", {"If-None-Match": '"constant"'}, load_seconds)
@@ -363,8 +365,8 @@ def report(
     lines += [
         "",
         "Load: `wrk -t2 -c32` on the same two cores as the server, against `feeds serve --workers 2`",
-        "and, as the baseline, the same gunicorn serving a constant body of the feed's size",
-        "(`bench/constant.py`).",
+        "and, as the baseline, the same gunicorn (sync workers, access log on) serving a constant",
+        "body of the feed's size (`bench/constant.py`).",
         "",
     ]
     return "\n".join(lines)

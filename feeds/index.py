@@ -232,52 +232,57 @@ class CorpusIndex:
             old = self._digests(changed)
             stories = self._stories_of(changed + removed)
             self._delete(changed + removed)
-            for path, data, found in self._read(changed):
-                self._insert(path, on_disk[path], data, found)
-                problems.extend(ItemError(self.root / path, m, line, warning=w) for line, m, w in found)
-                if data is not None:
-                    stories.add(records.loads(data).id)
-                different = different or old.get(path) != (
-                    None if data is None else records.digest(data),
-                    json.dumps(found) if found else None,
-                )
+            for batch in self._read(changed):
+                self._insert(batch, on_disk)
+                for path, row, found in batch:
+                    problems.extend(ItemError(self.root / path, m, line, warning=w) for line, m, w in found)
+                    if row is not None:
+                        stories.add(row.id)
+                    different = different or old.get(path) != (
+                        None if row is None else row.digest,
+                        json.dumps(found) if found else None,
+                    )
             self._elect(stories if known else None)
             if different:
                 db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
         return Refresh(len(changed), len(removed), different, tuple(problems))
 
-    def _read(self, paths: list[str]) -> Iterator[tuple[str, bytes | None, list[Problem]]]:
-        if len(paths) < PARALLEL_THRESHOLD or self.workers < 2:
-            yield from _read_chunk(str(self.root), paths)
-            return
+    def _read(self, paths: list[str]) -> Iterator[list[Read]]:
+        """The files read, in batches: in this process, or in worker processes (one batch
+        per worker task) when there are many."""
         chunks = [paths[start : start + CHUNK] for start in range(0, len(paths), CHUNK)]
+        if len(paths) < PARALLEL_THRESHOLD or self.workers < 2:
+            for chunk in chunks:
+                yield _read_chunk(str(self.root), chunk)
+            return
         # spawn, not fork: a server refreshes from a thread, and forking a threaded process
         # can copy a lock some other thread holds.
         with ProcessPoolExecutor(self.workers, mp_context=get_context("spawn")) as pool:
-            for results in pool.map(_read_chunk, [str(self.root)] * len(chunks), chunks):
-                yield from results
+            yield from pool.map(_read_chunk, [str(self.root)] * len(chunks), chunks)
 
-    def _insert(self, path: str, stamp: Stamp, data: bytes | None, problems: list[Problem]) -> None:
+    def _insert(self, batch: list[Read], stamps: dict[str, Stamp]) -> None:
         db = self.db
-        db.execute(
+        db.executemany(
             "INSERT INTO files VALUES (?, ?, ?, ?, ?)",
-            (path, *stamp, json.dumps(problems) if problems else None),
+            [(path, *stamps[path], json.dumps(found) if found else None) for path, _, found in batch],
         )
-        if data is None:
-            return
-        item = records.loads(data)
-        at = records.seconds(item.published_at)
-        related = " ".join(story.id for story in item.related)
-        db.execute(
+        rows = [(path, row) for path, row, _ in batch if row is not None]
+        db.executemany(
             "INSERT INTO items (path, id, published, published_at, heat, quality, digest, related, data)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (path, item.id, item.published, at, item.heat, item.quality, records.digest(data), related, data),
+            [
+                (path, r.id, r.published, r.published_at, r.heat, r.quality, r.digest, r.related, r.data)
+                for path, r in rows
+            ],
         )
-        names = {topic_key(name): name for name in reversed(item.topics)}
         db.executemany(
             "INSERT INTO item_topics (path, key, name, published_at, id, heat, quality)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(path, key, name, at, item.id, item.heat, item.quality) for key, name in names.items()],
+            [
+                (path, key, name, r.published_at, r.id, r.heat, r.quality)
+                for path, r in rows
+                for key, name in r.topics
+            ],
         )
 
     def _batches(self, paths: Sequence[str]) -> Iterator[tuple[str, list[str]]]:
@@ -425,6 +430,8 @@ class IndexedSelection:
         self._index = index
         self.now = now
         self._at = records.seconds(now)
+        self._answers: dict[Query, list[Item]] = {}
+        self._answers_lock = threading.Lock()
         db = index.db
         counts: Counter[str] = Counter()
         for name, count in db.execute(
@@ -477,6 +484,17 @@ class IndexedSelection:
         return int(self._index.db.execute(f"SELECT count(*) FROM {table} WHERE {where}", args).fetchone()[0])
 
     def query(self, query: Query) -> list[Item]:
+        # A feed asks the same query once per format: answer it once.
+        held = self._answers.get(query)
+        if held is None:
+            held = self._query(query)
+            with self._answers_lock:
+                self._answers[query] = held
+                while len(self._answers) > 64:
+                    del self._answers[next(iter(self._answers))]
+        return list(held)
+
+    def _query(self, query: Query) -> list[Item]:
         paths = [row[0] for row in self._select("path", query)]
         found: dict[str, bytes] = {}
         for marks, batch in self._index._batches(paths):
@@ -549,12 +567,48 @@ def scan(root: Path) -> dict[str, Stamp]:
     return dict(sorted(found.items()))
 
 
-def _read_chunk(root: str, paths: Iterable[str]) -> list[tuple[str, bytes | None, list[Problem]]]:
-    """Read files (in a worker, for a big refresh): items travel back as records."""
+Read = tuple[str, "Row | None", list[Problem]]
+"""What reading one file gave: its path, its row of the items table, its problems."""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """An item as the index stores it: the columns it is selected by, and its record."""
+
+    id: str
+    published: bool
+    published_at: int
+    heat: int
+    quality: int | None
+    digest: str
+    related: str
+    topics: tuple[tuple[str, str], ...]
+    """(key, name) of each topic, one per key."""
+    data: bytes
+
+    @classmethod
+    def of(cls, item: Item) -> Row:
+        data = records.dumps(item)
+        names = {topic_key(name): name for name in reversed(item.topics)}
+        return cls(
+            id=item.id,
+            published=item.published,
+            published_at=records.seconds(item.published_at),
+            heat=item.heat,
+            quality=item.quality,
+            digest=records.digest(data),
+            related=" ".join(story.id for story in item.related),
+            topics=tuple(names.items()),
+            data=data,
+        )
+
+
+def _read_chunk(root: str, paths: Iterable[str]) -> list[Read]:
+    """Read files, in a worker process for a big refresh."""
     base = Path(root)
-    results = []
+    results: list[Read] = []
     for path in paths:
         result = read_item_file(base / path, base)
         problems: list[Problem] = [(p.line, p.message, p.warning) for p in result.problems]
-        results.append((path, None if result.item is None else records.dumps(result.item), problems))
+        results.append((path, None if result.item is None else Row.of(result.item), problems))
     return results

@@ -11,9 +11,10 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from flask import Flask, Response, request
 from werkzeug.datastructures import ETags
@@ -27,6 +28,9 @@ from .live import Watcher
 from .publication import Document, Params, Publication, gzip_bytes
 from .select import Order
 
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
@@ -34,6 +38,8 @@ CACHE_SIZE = 512
 """Rendered documents kept per corpus version; default feeds and popular queries fit."""
 MAX_HEAT = 1_000_000
 ALLOWED_METHODS = "GET, HEAD"
+_DEFAULT = Params()
+_STATUS = {200: "200 OK", 304: "304 Not Modified"}
 
 
 def utc_now() -> datetime:
@@ -42,14 +48,33 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
-    """A document as served: plain and gzipped bytes, each with its own strong ETag."""
+    """A document as served: plain and gzipped bytes, each with its own strong ETag, and
+    the headers every answer of it carries."""
 
     document: Document
     gzipped: bytes
     gzip_etag: str
+    headers: tuple[tuple[str, str], ...]
 
     def etag(self, gzipped: bool) -> str:
         return self.gzip_etag if gzipped else self.document.etag
+
+    def answer(
+        self, *, accept_encoding: str | None, if_none_match: str | None, if_modified_since: str | None
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        """Status, headers and body for a GET with these request headers (RFC 9110)."""
+        gzipped = accepts_gzip(accept_encoding)
+        etag = self.etag(gzipped)
+        if not_modified(etag, self.document.last_modified, if_none_match, if_modified_since):
+            # RFC 9110 §15.4.5: with an ETag, no Last-Modified in a 304.
+            return 304, [*(h for h in self.headers if h[0] != "Last-Modified"), ("ETag", etag)], b""
+        headers = [*self.headers, ("ETag", etag)]
+        body = self.gzipped if gzipped else self.document.body
+        headers.append(("Content-Type", self.document.content_type))
+        if gzipped:
+            headers.append(("Content-Encoding", "gzip"))
+        headers.append(("Content-Length", str(len(body))))
+        return 200, headers, body
 
 
 class Version:
@@ -130,12 +155,18 @@ class Site:
         if document is None:
             return None
         gz = gzip_bytes(document.body)
-        rendered = Rendered(document, gz, document.etag[:-1] + '-gzip"')
+        headers = _headers(document, self.settings, path, params)
+        rendered = Rendered(document, gz, document.etag[:-1] + '-gzip"', headers)
         with self._cache_lock:
             version.cache[key] = rendered
             while len(version.cache) > CACHE_SIZE:
                 version.cache.popitem(last=False)
         return rendered
+
+    def rendered(self, path: str) -> Rendered | None:
+        """The document at ``path`` with default parameters if this version has rendered
+        it already (``None`` otherwise: then :meth:`render` it)."""
+        return self.version.cache.get((path, _DEFAULT))
 
     def watch(self) -> None:
         """Rescan now, then every ``watch_interval`` seconds in this process.
@@ -189,6 +220,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now, watc
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 
+    app.wsgi_app = _CachedAnswers(app.wsgi_app, site, watch)  # type: ignore[method-assign]
+
     def serve(path: str) -> Response:
         try:
             params = _params(settings) if path.startswith(FEEDS_PREFIX) else Params()
@@ -197,7 +230,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now, watc
         rendered = site.render(path, params)
         if rendered is None:
             return _text(404, f"No feed at {path}. The list of feeds is at /.")
-        return _respond(rendered, settings, path, params)
+        return _respond(rendered)
 
     @app.get(INDEX_PATH, provide_automatic_options=False)
     def index() -> Response:
@@ -253,27 +286,60 @@ def _params(settings: Settings) -> Params:
     )
 
 
-def _respond(rendered: Rendered, settings: Settings, path: str, params: Params) -> Response:
-    document = rendered.document
-    gzipped = accepts_gzip(request.headers.get("Accept-Encoding"))
-    etag = rendered.etag(gzipped)
-    headers = {
-        "Content-Type": document.content_type,
-        "ETag": etag,
-        "Last-Modified": http_date(document.last_modified),
-        "Cache-Control": f"public, max-age={settings.cache_max_age}",
-        "Vary": "Accept-Encoding",
-    }
+def _headers(
+    document: Document, settings: Settings, path: str, params: Params
+) -> tuple[tuple[str, str], ...]:
+    """The headers of every answer of a document, 200 or 304, in either encoding."""
+    headers = [
+        ("Last-Modified", http_date(document.last_modified)),
+        ("Cache-Control", f"public, max-age={settings.cache_max_age}"),
+        ("Vary", "Accept-Encoding"),
+        ("X-Content-Type-Options", "nosniff"),
+    ]
     if path != INDEX_PATH:
-        headers["Access-Control-Allow-Origin"] = "*"  # web-based readers fetch feeds cross-origin
+        headers.append(("Access-Control-Allow-Origin", "*"))  # web-based readers fetch feeds cross-origin
     if path.startswith(FEEDS_PREFIX):
-        headers["Link"] = _link_header(path, params, settings)
-    if _not_modified(etag, document.last_modified):
-        del headers["Content-Type"]
-        return Response(status=304, headers=headers)
-    if gzipped:
-        headers["Content-Encoding"] = "gzip"
-    return Response(rendered.gzipped if gzipped else document.body, status=200, headers=headers)
+        headers.append(("Link", _link_header(path, params, settings)))
+    return tuple(headers)
+
+
+def _respond(rendered: Rendered) -> Response:
+    status, headers, body = rendered.answer(
+        accept_encoding=request.headers.get("Accept-Encoding"),
+        if_none_match=request.headers.get("If-None-Match"),
+        if_modified_since=request.headers.get("If-Modified-Since"),
+    )
+    response = Response(body, status=status)
+    response.headers.clear()
+    response.headers.extend(headers)
+    return response
+
+
+class _CachedAnswers:
+    """WSGI middleware: a GET or HEAD with no query of a document already rendered is
+    answered here, from the cache, without Flask's request machinery; everything else
+    goes on to the app. Pollers mostly ask for the same few documents again and again."""
+
+    def __init__(self, app: WSGIApplication, site: Site, watch: bool) -> None:
+        self.app = app
+        self.site = site
+        self.watch = watch
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD")
+        if (method == "GET" or method == "HEAD") and not environ.get("QUERY_STRING"):
+            if self.watch:
+                self.site.watch()
+            rendered = self.site.rendered(environ.get("PATH_INFO", ""))
+            if rendered is not None:
+                status, headers, body = rendered.answer(
+                    accept_encoding=environ.get("HTTP_ACCEPT_ENCODING"),
+                    if_none_match=environ.get("HTTP_IF_NONE_MATCH"),
+                    if_modified_since=environ.get("HTTP_IF_MODIFIED_SINCE"),
+                )
+                start_response(_STATUS[status], headers)
+                return [b"" if method == "HEAD" else body]
+        return self.app(environ, start_response)
 
 
 def accepts_gzip(header: str | None) -> bool:
@@ -295,17 +361,20 @@ def accepts_gzip(header: str | None) -> bool:
     return anything is not None and anything > 0
 
 
-def _not_modified(etag: str, last_modified: datetime) -> bool:
+def not_modified(
+    etag: str, last_modified: datetime, if_none_match: str | None, if_modified_since: str | None
+) -> bool:
     """RFC 9110 §13.1: If-None-Match (weak comparison) decides when sent, else If-Modified-Since.
 
     ``etag`` is the validator of the representation this request selects, so a client
     holding the gzipped copy revalidates with the gzip ETag and the other with the plain one.
     """
-    if_none_match = request.headers.get("If-None-Match")
     if if_none_match is not None:
+        if if_none_match == etag:
+            return True  # what pollers send: no need to parse
         tags: ETags = parse_etags(if_none_match)
         return tags.star_tag or tags.contains_weak(etag.strip('"'))
-    since = parse_date(request.headers.get("If-Modified-Since"))
+    since = parse_date(if_modified_since)
     # HTTP dates have whole seconds; the document's date may not.
     return since is not None and last_modified.replace(microsecond=0) <= since
 

@@ -7,6 +7,7 @@ mailto ones stay plain text.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from html import escape
 
@@ -27,8 +28,12 @@ def _validate_link(url: str) -> bool:
 _markdown.validateLink = _validate_link  # type: ignore[method-assign]
 
 
+@functools.lru_cache(maxsize=2048)
 def render_body(body: str) -> str:
-    """Render a Markdown body to safe HTML."""
+    """Render a Markdown body to safe HTML.
+
+    Cached: one item is in several feeds, each in three formats, and rendering is the
+    dearest part of writing a feed."""
     html: str = _markdown.render(body)
     return html
 
