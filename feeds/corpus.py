@@ -54,6 +54,9 @@ _XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ff
 _YAML_UNPRINTABLE = re.compile("[\x7f-\x84\x86-\x9f]")
 _SPACES = re.compile(r"\s+")
 _URL_UNSAFE = re.compile(r"[\s\x00-\x1f]")
+# http(s), a plain host name (no user, no brackets) and an optional port, then the path:
+# what urlsplit accepts with a host, as nearly every URL of a corpus is.
+_PLAIN_URL = re.compile(r"(?i:https?)://[A-Za-z0-9._~-]+(?::([0-9]{1,5}))?(?:[/?#][^\s\x00-\x1f]*)?\Z")
 _PATH_STEP = re.compile(r"(\w+)|\[(\d+)\]")
 
 _KNOWN_KEYS = frozenset(
@@ -634,6 +637,14 @@ _TIMESTAMPS = yaml.constructor.SafeConstructor()
 
 def _url_problem(url: str) -> str | None:
     """Why ``url`` is not an absolute http(s) URL we can publish, or ``None``."""
+    plain = _PLAIN_URL.match(url)
+    if plain is not None and (not plain[1] or int(plain[1]) <= 65535):
+        return None  # the common case, settled without urlsplit
+    return _url_problem_parsed(url)
+
+
+def _url_problem_parsed(url: str) -> str | None:
+    """:func:`_url_problem` the long way, by urlsplit."""
     if _URL_UNSAFE.search(url):
         return "contains spaces or control characters"
     try:
