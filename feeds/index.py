@@ -66,15 +66,18 @@ CREATE TABLE IF NOT EXISTS items (
     published_at INTEGER NOT NULL, heat INTEGER NOT NULL, quality INTEGER,
     listed INTEGER NOT NULL DEFAULT 0, digest TEXT NOT NULL, related TEXT NOT NULL, data BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS items_by_id ON items (id, published_at DESC, path);
-CREATE INDEX IF NOT EXISTS items_latest ON items (listed, published_at DESC, id);
 CREATE TABLE IF NOT EXISTS item_topics (
     path TEXT NOT NULL, key TEXT NOT NULL, name TEXT NOT NULL, listed INTEGER NOT NULL DEFAULT 0,
     published_at INTEGER NOT NULL, id TEXT NOT NULL, heat INTEGER NOT NULL, quality INTEGER
 );
-CREATE INDEX IF NOT EXISTS topics_latest ON item_topics (key, listed, published_at DESC, id);
-CREATE INDEX IF NOT EXISTS topics_by_path ON item_topics (path);
 """
+_INDEXES = (
+    ("items_by_id", "items (id, published_at DESC, path)"),
+    ("items_latest", "items (listed, published_at DESC, id)"),
+    ("topics_latest", "item_topics (key, listed, published_at DESC, id)"),
+    ("topics_by_path", "item_topics (path)"),
+)
+_SCHEMA += "".join(f"CREATE INDEX IF NOT EXISTS {name} ON {columns};\n" for name, columns in _INDEXES)
 
 
 def default_index_path(root: Path) -> Path:
@@ -232,6 +235,9 @@ class CorpusIndex:
             old = self._digests(changed)
             stories = self._stories_of(changed + removed)
             self._delete(changed + removed)
+            if not known:  # a first read: build the indexes once, after the rows are in
+                for name, _ in _INDEXES:
+                    db.execute(f"DROP INDEX IF EXISTS {name}")
             for batch in self._read(changed):
                 self._insert(batch, on_disk)
                 for path, row, found in batch:
@@ -242,6 +248,9 @@ class CorpusIndex:
                         None if row is None else row.digest,
                         json.dumps(found) if found else None,
                     )
+            if not known:
+                for name, columns in _INDEXES:
+                    db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {columns}")
             self._elect(stories if known else None)
             if different:
                 db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
@@ -255,9 +264,11 @@ class CorpusIndex:
             for chunk in chunks:
                 yield _read_chunk(str(self.root), chunk)
             return
-        # spawn, not fork: a server refreshes from a thread, and forking a threaded process
-        # can copy a lock some other thread holds.
-        with ProcessPoolExecutor(self.workers, mp_context=get_context("spawn")) as pool:
+        # Fork where this is the only thread (a command): quick, and nothing to re-import. A
+        # server refreshes from a thread, and forking a threaded process can copy a lock
+        # another thread holds: spawn there.
+        method = "fork" if threading.active_count() == 1 else "spawn"
+        with ProcessPoolExecutor(self.workers, mp_context=get_context(method)) as pool:
             yield from pool.map(_read_chunk, [str(self.root)] * len(chunks), chunks)
 
     def _insert(self, batch: list[Read], stamps: dict[str, Stamp]) -> None:
@@ -324,9 +335,9 @@ class CorpusIndex:
                 " SELECT path, row_number() OVER (PARTITION BY id ORDER BY published_at DESC, path)"
                 " AS rank FROM items) WHERE rank = 1)"
             )
+            db.execute("UPDATE item_topics SET listed = 0 WHERE listed != 0")
             db.execute(
-                "UPDATE item_topics SET listed ="
-                " (SELECT listed FROM items WHERE items.path = item_topics.path)"
+                "UPDATE item_topics SET listed = 1 WHERE path IN (SELECT path FROM items WHERE listed = 1)"
             )
             return
         for story in sorted(stories):
