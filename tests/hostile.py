@@ -443,6 +443,7 @@ def _tags() -> Iterator[Case]:
         "bad-timestamp": ("publishedDateTime: !!timestamp yesterday", None),
         "bool-word": ("published: !!bool maybe", None),
         "empty-int": ("heat: !!int ''", None),
+        "empty-float": ("heat: !!float ''", None),
         "str-on-mapping": ("title: !!str {a: b}", None),
     }
     for label, (line, value) in plain.items():

@@ -47,6 +47,7 @@ CRASHERS = {
     "tags/plain-bad-timestamp.txt": "publishedDateTime: !!timestamp yesterday",
     "tags/plain-bool-word.txt": "published: !!bool maybe",
     "tags/plain-empty-int.txt": "heat: !!int ''",
+    "tags/plain-empty-float.txt": "heat: !!float ''",
 }
 """Cases whose explicit plain-type tag the reader cannot build: see the xfail test."""
 HEAVY = {case.name for case in hostile.heavy_cases()}
@@ -349,8 +350,8 @@ def test_the_server_gives_the_exported_bytes_for_the_hostile_corpus(run: Run) ->
 
 @pytest.mark.xfail(
     strict=True,
-    reason="explicit !!timestamp/!!bool/!!int tags on values they cannot build raise AttributeError, "
-    "KeyError or IndexError out of the reader, so one such file stops load_corpus (check, export, serve)",
+    reason="explicit !!timestamp/!!bool/!!int/!!float tags on values they cannot build raise "
+    "AttributeError, KeyError or IndexError out of the reader: one such file stops check, export and serve",
 )
 def test_plain_type_tags_on_values_they_cannot_build_are_item_errors(tmp_path: Path) -> None:
     for name, line in CRASHERS.items():
@@ -363,7 +364,7 @@ def test_plain_type_tags_on_values_they_cannot_build_are_item_errors(tmp_path: P
     (root / "good.txt").write_text(GOOD["000-good.txt"], encoding="utf-8")
     check = feeds_cli(["check", str(root)], cwd=tmp_path, timeout=60, env=child_env(tmp_path / "cache"))
     assert "Traceback" not in check.stderr, check.stderr[-2000:]
-    assert check.stdout.strip().endswith("4 files, 1 items, 1 published, 3 rejected, 1 topics")
+    assert check.stdout.strip().endswith("5 files, 1 items, 1 published, 4 rejected, 1 topics")
 
 
 HANG_BOUND = 10.0
