@@ -443,6 +443,7 @@ class IndexedSelection:
         self._at = records.seconds(now)
         self._answers: dict[Query, list[Item]] = {}
         self._answers_lock = threading.Lock()
+        self._fingerprints: dict[Query, str] = {}
         db = index.db
         counts: Counter[str] = Counter()
         for name, count in db.execute(
@@ -521,6 +522,12 @@ class IndexedSelection:
         ]
 
     def fingerprint(self, query: Query) -> str:
+        held = self._fingerprints.get(query)  # asked once per format of a feed
+        if held is None:
+            held = self._fingerprints[query] = self._fingerprint(query)
+        return held
+
+    def _fingerprint(self, query: Query) -> str:
         rows = self._select("path", query)
         found: dict[str, tuple[str, str]] = {}
         for marks, batch in self._index._batches([row[0] for row in rows]):

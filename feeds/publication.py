@@ -77,6 +77,7 @@ class Publication:
         self.selection = source
         self.catalogue = Catalogue(source.topics, settings.selections)
         self._settings_key = f"{__version__}\n{settings!r}"
+        self._entries: dict[bool, list[FeedEntry]] = {}
 
     @property
     def updated(self) -> datetime:
@@ -129,6 +130,12 @@ class Publication:
         return f"{self.settings.site_title}: {spec.name}"
 
     def entries(self, *, absolute: bool) -> list[FeedEntry]:
+        held = self._entries.get(absolute)  # the index page and the OPML file both list them
+        if held is None:
+            held = self._entries[absolute] = self._list_entries(absolute=absolute)
+        return held
+
+    def _list_entries(self, *, absolute: bool) -> list[FeedEntry]:
         make = self.url if absolute else (lambda path: path.lstrip("/"))
         return [
             FeedEntry(
