@@ -205,11 +205,11 @@ def test_the_corpus_is_generated_deterministically_and_covers_every_kind(tmp_pat
     written = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_symlink() or not p.is_dir()}
     assert written == {case.name for case in cases}
     for case in cases:
-        path = out / case.name
+        written_path = out / case.name
         if case.node == "symlink":
-            assert path.is_symlink()
+            assert written_path.is_symlink()
         elif case.node == "file" and case.size is None:
-            assert path.read_bytes() == case.data, case.name
+            assert written_path.read_bytes() == case.data, case.name
     assert (hostile.outside_of(out) / "secret.txt").is_file()
 
 
@@ -270,6 +270,22 @@ def test_feeds_check_reads_the_hostile_corpus_without_crashing(run: Run) -> None
     for problem in run.corpus.problems:
         if not problem.warning and str(problem).isprintable():
             assert str(problem) in check.stderr, problem
+
+
+def problem_lines(output: str, root: Path) -> set[str]:
+    return {line for line in output.splitlines() if line.startswith(f"{root}/")}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the corpus index lists a folder symlink with an item suffix (x.txt -> a folder) as a file and "
+    "reports it, where load_corpus (feeds check) skips it as a folder: export and serve disagree with check",
+)
+def test_check_and_export_report_the_same_problems(run: Run) -> None:
+    check = problem_lines(run.check.stdout + run.check.stderr, run.root)
+    export = problem_lines(run.export.stderr, run.root)
+    assert len(check) > 500
+    assert export == check
 
 
 def test_nothing_outside_the_corpus_is_read_and_no_tag_runs_code(run: Run) -> None:
