@@ -589,7 +589,7 @@ def _encodings() -> Iterator[Case]:
 
 def _symlinks() -> Iterator[Case]:
     """Symlinks out of the corpus are refused; folder symlinks are not followed."""
-    links = {
+    links: dict[str, tuple[str, Expect]] = {
         "passwd.txt": ("/etc/passwd", "error"),
         "passwd-relative.txt": ("../" * 24 + "etc/passwd", "error"),
         "environ.txt": ("/proc/self/environ", "error"),
@@ -606,10 +606,8 @@ def _symlinks() -> Iterator[Case]:
         "outside-folder": ("{outside}/folder", "absent"),
         "corpus-root.txt": (".", "absent"),
         "to-fifo.txt": ("../special/pipe.txt", "error"),
-        "inside.txt": (
-            "inside-target.md",
-            "duplicate",
-        ),  # the same story as its target, whose path sorts first
+        # the same story as its target, whose path sorts first
+        "inside.txt": ("inside-target.md", "duplicate"),
     }
     for label, (target, expect) in links.items():
         yield Case(f"symlinks/{label}", "symlinks", node="symlink", target=target, expect=expect)

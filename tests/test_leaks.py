@@ -154,7 +154,7 @@ class Secrets:
         lowered = data.lower()
         for marker in MARKERS:
             assert marker not in lowered, (
-                f"{where}: {marker!r} at {lowered.find(marker)}: {_around(data, marker)}"
+                f"{where}: {marker!r} at {lowered.find(marker)}: {_around(data, marker)!r}"
             )
         for form in self.forms():
             assert form not in data, f"{where}: {form[:80]!r}"
@@ -177,7 +177,7 @@ def corpus(tmp_path: Path) -> Path:
 def response_bytes(response: Any) -> bytes:
     """Status line, every header and the body (decompressed), as one string of bytes."""
     headers = "".join(f"{name}: {value}\n" for name, value in response.headers.items())
-    body = response.data
+    body: bytes = response.data
     if response.headers.get("Content-Encoding") == "gzip":
         body = gzip.decompress(body)
     return f"{response.status}\n{headers}\n".encode() + body
