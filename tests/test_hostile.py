@@ -34,7 +34,7 @@ from feeds.errors import ItemError
 from feeds.model import Channel, Item, Link
 from feeds.web import create_app
 from tests import hostile
-from tests.conftest import item_text, minimal_item
+from tests.conftest import ROOT, item_text, minimal_item
 from tests.test_feed_validity import check_atom, check_json, check_rss
 
 BASE_URL = "http://feeds.test/"
@@ -198,7 +198,11 @@ def test_the_corpus_is_generated_deterministically_and_covers_every_kind(tmp_pat
     # The module writes the same corpus from a shell.
     out = tmp_path / "cli"
     child = subprocess.run(
-        [sys.executable, "-m", "tests.hostile", str(out)], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "tests.hostile", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert child.returncode == 0, child.stderr
     assert f"{len(cases)} hostile files in {out}" in child.stdout
