@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -120,14 +121,20 @@ class Run:
     alone: Corpus
     now: datetime
 
-    @property
+    @cached_property
     def items(self) -> dict[str, Item]:
         return {item.source: item for item in self.corpus.items}
 
+    @cached_property
+    def _by_path(self) -> dict[Path, list[ItemError]]:
+        found: dict[Path, list[ItemError]] = {}
+        for problem in self.corpus.problems:
+            found.setdefault(problem.path, []).append(problem)
+        return found
+
     def problems(self, name: str) -> tuple[list[ItemError], list[ItemError]]:
         """The errors and the warnings about file ``name``."""
-        path = self.root / name
-        found = [problem for problem in self.corpus.problems if problem.path == path]
+        found = self._by_path.get(self.root / name, [])
         return [p for p in found if not p.warning], [p for p in found if p.warning]
 
     @property
@@ -394,6 +401,7 @@ machine, not a benchmark. Linear work needs a second or two; quadratic, minutes.
 _BUILD_RSS_AND_ATOM = """
 import sys
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from feeds.builders import Format, build
 from feeds.corpus import parse_item
