@@ -47,6 +47,10 @@ _PLAIN_TAGS = frozenset(
 
 ITEM_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
 
+MAX_NUMBER = 1_000_000_000
+"""The largest heat, quality, width or height: far beyond any real one, and within what
+every store of numbers holds."""
+
 _FENCE = re.compile(r"---[ \t]*")
 _CLOSING_FENCE = re.compile(r"(?:---|\.\.\.)[ \t]*")
 _XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -187,6 +191,9 @@ def _revision_order(item: Item) -> tuple[float, str]:
 def read_item_file(path: Path, root: Path) -> FileResult:
     """Read and validate one file. Never raises for anything the file contains."""
     source = path.relative_to(root).as_posix()
+    if not _is_utf8(source):
+        problem = ItemError(path, "the file name is not UTF-8; rename the file")
+        return FileResult(source, None, (problem,))
     try:
         data = _read_bounded(path, root)
         reader = _Reader(path, source)
@@ -196,6 +203,15 @@ def read_item_file(path: Path, root: Path) -> FileResult:
         return FileResult(source, None, (err,))
     except OSError as err:
         return FileResult(source, None, (ItemError(path, f"cannot read: {err.strerror or err}"),))
+
+
+def _is_utf8(name: str) -> bool:
+    """Whether a name from the file system decodes as UTF-8 (else it holds surrogate escapes)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _read_bounded(path: Path, root: Path) -> bytes:
@@ -231,6 +247,7 @@ class _Reader:
         self.warnings: list[ItemError] = []
         self.root: yaml.Node | None = None
         self.front: str | None = None
+        self._key_maps: dict[int, dict[str, tuple[yaml.Mark, yaml.Node]]] = {}
 
     # -- messages -------------------------------------------------------------------
 
@@ -258,9 +275,8 @@ class _Reader:
         for name, index in _PATH_STEP.findall(where or ""):
             mark = None
             if name and isinstance(node, yaml.MappingNode):
-                found = [(k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == name]
-                # the last of duplicate keys is the one YAML keeps
-                mark, node = (found[-1][0].start_mark, found[-1][1]) if found else (None, None)
+                found = self._keys(node).get(name)
+                mark, node = found if found else (None, None)
             elif index and isinstance(node, yaml.SequenceNode) and int(index) < len(node.value):
                 node = node.value[int(index)]
                 mark = node.start_mark
@@ -268,6 +284,15 @@ class _Reader:
                 break
             line = mark.line + 2
         return line
+
+    def _keys(self, node: yaml.MappingNode) -> dict[str, tuple[yaml.Mark, yaml.Node]]:
+        """A mapping node's keys, made once: a file of many unknown keys asks for each."""
+        held = self._key_maps.get(id(node))
+        if held is None:
+            # the last of duplicate keys is the one YAML keeps
+            held = {k.value: (k.start_mark, v) for k, v in node.value if isinstance(k, yaml.ScalarNode)}
+            self._key_maps[id(node)] = held
+        return held
 
     # -- reading --------------------------------------------------------------------
 
@@ -391,8 +416,10 @@ class _Reader:
     def construct_value(self, loader: yaml.SafeLoader, node: yaml.Node, where: str, line: int) -> Any:
         try:
             return loader.construct_object(node, deep=True)
-        except (ValueError, OverflowError, TypeError) as err:
-            # A value YAML recognises but cannot build, like the date 2023-02-30.
+        except (ValueError, OverflowError, TypeError, AttributeError, KeyError, IndexError) as err:
+            # A value YAML recognises but cannot build, like the date 2023-02-30, or a plain
+            # tag on text that is not of its type (!!bool maybe, !!float ''): PyYAML's
+            # constructors raise all of these.
             shown = f": {_show(node.value)}" if isinstance(node, yaml.ScalarNode) else ""
             raise self.error(f"{where} cannot be read ({err}){shown}", line=line) from None
 
@@ -501,6 +528,8 @@ class _Reader:
             raise self.error(f"{where} must be a whole number, got {_kind(value)} {_show(value)}", where)
         if value < minimum:
             raise self.error(f"{where} must be at least {minimum}, got {value}", where)
+        if value > MAX_NUMBER:
+            raise self.error(f"{where} must be at most {MAX_NUMBER:,}, got {_show(value)}", where)
         return value
 
     def topics(self, fields: Mapping[str, Any]) -> tuple[str, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 
@@ -42,5 +43,15 @@ class ItemError(FeedsError):
         return (self.path, self.line, self.message, self.warning)
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line is not None else str(self.path)
+        path = printable(str(self.path))
+        where = f"{path}:{self.line}" if self.line is not None else path
         return f"{where}: {'warning: ' if self.warning else ''}{self.message}"
+
+
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """``text`` on one line, as it reads: controls, bidi marks and undecodable bytes of a
+    file name shown as escapes, so a name cannot forge or disguise a line of output."""
+    return _UNSAFE.sub(lambda found: found[0].encode("unicode_escape", "backslashreplace").decode("ascii"), text)

@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import sqlite3
 import tempfile
 import threading
@@ -577,12 +578,28 @@ def scan(root: Path) -> dict[str, Stamp]:
             if entry.is_dir(follow_symlinks=False):
                 pending.append((entry.path, f"{prefix}{name}/"))
             elif os.path.splitext(name)[1].lower() in ITEM_SUFFIXES:
+                if entry.is_symlink() and os.path.isdir(entry.path):  # False for a loop
+                    continue  # a link to a folder is a folder, and folder links are not followed
                 try:
                     info = entry.stat()
-                    found[prefix + name] = (info.st_ino, info.st_size, info.st_mtime_ns)
+                    stamp = (info.st_ino, info.st_size, info.st_mtime_ns)
                 except OSError:
-                    found[prefix + name] = (0, 0, 0)  # a broken link: the reader reports it
+                    stamp = (0, 0, 0)  # a broken link: the reader reports it
+                found[_stored_name(prefix + name)] = stamp
     return dict(sorted(found.items()))
+
+
+def _stored_name(name: str) -> str:
+    """A relative path as the index stores it: bytes that are not UTF-8 (which Python holds
+    as lone surrogates) written as escapes, as :func:`feeds.errors.printable` shows them."""
+    return _SURROGATE.sub(lambda found: found[0].encode("unicode_escape").decode("ascii"), name)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_NOT_UTF8 = re.compile(r"\\udc[89a-f][0-9a-f]")
+"""A byte that is not UTF-8, as a stored name shows it (``\\udce9``): such a file cannot be
+opened by its stored name, and is reported instead. (A name holding that very text is
+taken for one too.)"""
 
 
 Read = tuple[str, "Row | None", list[Problem]]
@@ -626,6 +643,9 @@ def _read_chunk(root: str, paths: Iterable[str]) -> list[Read]:
     base = Path(root)
     results: list[Read] = []
     for path in paths:
+        if _NOT_UTF8.search(path):
+            results.append((path, None, [(None, "the file name is not UTF-8; rename the file", False)]))
+            continue
         result = read_item_file(base / path, base)
         problems: list[Problem] = [(p.line, p.message, p.warning) for p in result.problems]
         results.append((path, None if result.item is None else Row.of(result.item), problems))

@@ -31,7 +31,7 @@ from lxml import etree, html
 from feeds.builders import Format, build
 from feeds.config import Settings
 from feeds.corpus import Corpus, load_corpus, parse_item
-from feeds.errors import ItemError
+from feeds.errors import ItemError, printable
 from feeds.model import Channel, Item, Link
 from feeds.web import create_app
 from tests import hostile
@@ -235,7 +235,7 @@ def _case_id(case: hostile.Case) -> str:
 def test_each_hostile_file_gives_an_item_or_an_error_naming_it(case: hostile.Case, run: Run) -> None:
     errors, warnings = run.problems(case.name)
     item = run.items.get(case.name)
-    path = str(run.root / case.name)
+    path = printable(str(run.root / case.name))  # as problems print a file name
     for problem in errors + warnings:
         assert str(problem).startswith(f"{path}:") and problem.message.strip(), str(problem)
     got = "item" if item is not None else "error" if errors else "other"
@@ -287,11 +287,6 @@ def problem_lines(output: str, root: Path) -> set[str]:
     return {line for line in output.splitlines() if line.startswith(f"{root}/")}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the corpus index lists a folder symlink with an item suffix (x.txt -> a folder) as a file and "
-    "reports it, where load_corpus (feeds check) skips it as a folder: export and serve disagree with check",
-)
 def test_check_and_export_report_the_same_problems(run: Run) -> None:
     check = problem_lines(run.check.stdout + run.check.stderr, run.root)
     export = problem_lines(run.export.stderr, run.root)
@@ -375,11 +370,6 @@ def test_the_server_gives_the_exported_bytes_for_the_hostile_corpus(run: Run) ->
 # -- known bugs: each case alone -----------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="explicit !!timestamp/!!bool/!!int/!!float tags on values they cannot build raise "
-    "AttributeError, KeyError or IndexError out of the reader: one such file stops check, export and serve",
-)
 def test_plain_type_tags_on_values_they_cannot_build_are_item_errors(tmp_path: Path) -> None:
     for name, line in CRASHERS.items():
         data = hostile.raw_item(name, "tags", line).encode()
@@ -452,22 +442,12 @@ def finish(heavy: dict[str, tuple[subprocess.Popen[bytes], float]], name: str) -
     assert child.returncode == 0, child.stderr.read() if child.stderr else ""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="each unknown key's warning looks its line up by a scan of every key: quadratic, so one "
-    "file of 60,000 short unknown keys (600 kB) takes minutes to read",
-)
 def test_a_file_of_many_unknown_keys_is_read_in_time_proportional_to_its_size(
     heavy: dict[str, tuple[subprocess.Popen[bytes], float]],
 ) -> None:
     finish(heavy, "counts/unknown-keys-60k.txt")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="feedgen's entry.category() rebuilds the whole category list on each call and the XML "
-    "builders call it once per topic: quadratic, so an item with 30,000 topics takes minutes to build",
-)
 def test_an_item_with_many_topics_builds_in_time_proportional_to_its_size(
     heavy: dict[str, tuple[subprocess.Popen[bytes], float]],
 ) -> None:
@@ -483,22 +463,12 @@ def export_with_one_hostile_file(tmp_path: Path, name: str) -> subprocess.Comple
     return feeds_cli(["export", str(root), str(tmp_path / "out"), "-q"], cwd=tmp_path, timeout=60, env=env)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the corpus index stores paths as UTF-8 text: a file name that is not UTF-8 raises "
-    "UnicodeEncodeError out of index.refresh, so export and serve stop",
-)
 def test_a_file_name_that_is_not_utf8_does_not_stop_the_export(tmp_path: Path) -> None:
     export = export_with_one_hostile_file(tmp_path, "names/latin1-\udce9.txt")
     assert export.returncode == 0 and "Traceback" not in export.stderr, export.stderr[-2000:]
     assert b"Story 1" in (tmp_path / "out" / "feeds" / "all.json").read_bytes()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="heat and quality have no upper bound in the reader, and the corpus index stores them as "
-    "SQLite integers: heat: 1e40 written out raises OverflowError out of index.refresh",
-)
 @pytest.mark.parametrize("name", ["wrong-type/heat=huge.txt", "wrong-type/quality=huge.txt"])
 def test_a_huge_heat_or_quality_does_not_stop_the_export(tmp_path: Path, name: str) -> None:
     export = export_with_one_hostile_file(tmp_path, name)
@@ -506,11 +476,6 @@ def test_a_huge_heat_or_quality_does_not_stop_the_export(tmp_path: Path, name: s
     assert b"Story 1" in (tmp_path / "out" / "feeds" / "all.json").read_bytes()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="feeds check prints corpus file names raw: a name holding a newline, an escape sequence or a "
-    "bidi override forges or disguises lines of its output (and of the server's log)",
-)
 def test_problem_lines_show_hostile_file_names_on_one_printable_line(tmp_path: Path) -> None:
     root = tmp_path / "corpus"
     names = ["new\nline.txt", "esc-\x1b]0;title\x07.txt", "rtl-\u202etxt.md", "carriage\rreturn.txt"]
