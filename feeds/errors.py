@@ -54,4 +54,6 @@ _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\
 def printable(text: str) -> str:
     """``text`` on one line, as it reads: controls, bidi marks and undecodable bytes of a
     file name shown as escapes, so a name cannot forge or disguise a line of output."""
-    return _UNSAFE.sub(lambda found: found[0].encode("unicode_escape", "backslashreplace").decode("ascii"), text)
+    return _UNSAFE.sub(
+        lambda found: found[0].encode("unicode_escape", "backslashreplace").decode("ascii"), text
+    )
