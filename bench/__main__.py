@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from feeds.server import THREADS
+
 from .generate import generate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -276,8 +278,9 @@ def server_figures(size: int, work: Path, load_seconds: int) -> ServerFigures:
         memory = peak_mb(process.pid)
     constant_port = free_port()
     constant_env = dict(env, BENCH_BODY_SIZE=str(len(body)))
-    # The same server as `feeds serve` runs: sync workers, access log on stdout.
-    gunicorn = [PYTHON, "-m", "gunicorn", "--workers", "2", "--worker-class", "sync", "--access-logfile", "-"]
+    # The same server as `feeds serve` runs: gthread workers, access log on stdout.
+    gunicorn = [PYTHON, "-m", "gunicorn", "--workers", "2", "--worker-class", "gthread"]
+    gunicorn += ["--threads", str(THREADS), "--access-logfile", "-"]
     gunicorn += ["--bind", f"127.0.0.1:{constant_port}"]
     with server([*gunicorn, "bench.constant:app"], constant_env, constant_port):
         constant_rps = wrk(constant_port, "/", {}, load_seconds)
@@ -365,8 +368,8 @@ def report(
     lines += [
         "",
         "Load: `wrk -t2 -c32` on the same two cores as the server, against `feeds serve --workers 2`",
-        "and, as the baseline, the same gunicorn (sync workers, access log on) serving a constant",
-        "body of the feed's size (`bench/constant.py`).",
+        "and, as the baseline, the same gunicorn (2 gthread workers of 8 threads, access log on)",
+        "serving a constant body of the feed's size (`bench/constant.py`).",
         "",
     ]
     return "\n".join(lines)

@@ -113,9 +113,7 @@ def _load(corpus: Path | None) -> Corpus:
 @corpus_argument
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port.")
-@click.option(
-    "--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="Worker processes."
-)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
 @click.option("--cache-max-age", help="Seconds clients may reuse a feed (Cache-Control max-age).")
 @click.option("--watch-interval", help="Seconds between two scans of the corpus for changes.")
 @site_options

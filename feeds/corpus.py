@@ -174,6 +174,15 @@ def assemble(root: Path, results: list[FileResult]) -> Corpus:
     return Corpus(root=root, items=tuple(items), problems=tuple(problems), files=len(results))
 
 
+def story_keys(url: str, *others: str | None) -> tuple[str, ...]:
+    """The ids of a story's links, its own id (that of ``url``) first, each once."""
+    return tuple(dict.fromkeys(item_id(canonical_url(link)) for link in (url, *others) if link))
+
+
+def _is_url(url: str) -> bool:
+    return _url_problem(clean_text(url)) is None
+
+
 def duplicate_warning(root: Path, source: str, winner: str, *, newer: bool) -> ItemError:
     """The warning of a file whose story another file, ``winner``, publishes instead."""
     why = "it is newer" if newer else "same date, its path sorts first"
@@ -437,8 +446,10 @@ class _Reader:
             raise self.error("missing link: give originalUrl or webUrl")
         body = clean_text(body_text).strip("\n")
         heat = self.integer(fields, "heat", minimum=UNSCORED)
+        amp_url, cdn_amp_url = self.url(fields, "ampWebUrl"), self.url(fields, "cdnAmpWebUrl")
+        keys = story_keys(url, web_url, amp_url, cdn_amp_url)
         return Item(
-            id=item_id(canonical_url(url)),
+            id=keys[0],
             source=self.source,
             title=title,
             url=url,
@@ -448,8 +459,8 @@ class _Reader:
             category=self.text(fields, "category"),
             type=self.text(fields, "type"),
             web_url=web_url,
-            amp_url=self.url(fields, "ampWebUrl"),
-            cdn_amp_url=self.url(fields, "cdnAmpWebUrl"),
+            amp_url=amp_url,
+            cdn_amp_url=cdn_amp_url,
             heat=UNSCORED if heat is None else heat,
             quality=self.integer(fields, "quality", minimum=0),
             provider=self.provider(fields, "provider"),
@@ -457,6 +468,7 @@ class _Reader:
             images=self.images(fields, "images"),
             related=self.related(fields),
             body=body if body.strip() else None,
+            keys=keys,
         )
 
     def text(
@@ -602,9 +614,12 @@ class _Reader:
                 self.warn(f"{at}title is missing; related story left out", at.rstrip("."))
             if title is None or url is None:
                 continue
+            links = (entry.get(name) for name in ("webUrl", "ampWebUrl", "cdnAmpWebUrl"))
+            keys = story_keys(url, *(u.strip() for u in links if isinstance(u, str) and _is_url(u.strip())))
             stories.append(
                 Related(
-                    id=item_id(canonical_url(url)),
+                    keys=keys,
+                    id=keys[0],
                     title=title,
                     url=url,
                     excerpt=self.text(entry, "excerpt", at) or "",

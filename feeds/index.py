@@ -38,12 +38,12 @@ from .config import Settings
 from .corpus import ITEM_SUFFIXES, duplicate_warning, read_item_file
 from .errors import FeedsError, ItemError
 from .model import UNSCORED, Item
-from .select import Order, Query
+from .select import Order, Query, keys_of, names_hidden
 from .topics import TopicIndex, topic_key
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 PARALLEL_THRESHOLD = 2000
 """Fewer changed files than this are read in this process: starting workers costs more."""
 CHUNK = 500
@@ -65,8 +65,10 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE TABLE IF NOT EXISTS items (
     path TEXT PRIMARY KEY, id TEXT NOT NULL, published INTEGER NOT NULL,
     published_at INTEGER NOT NULL, heat INTEGER NOT NULL, quality INTEGER,
-    listed INTEGER NOT NULL DEFAULT 0, digest TEXT NOT NULL, related TEXT NOT NULL, data BLOB NOT NULL
+    listed INTEGER NOT NULL DEFAULT 0, winner INTEGER NOT NULL DEFAULT 0,
+    digest TEXT NOT NULL, related TEXT NOT NULL, data BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS item_keys (path TEXT NOT NULL, key TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS item_topics (
     path TEXT NOT NULL, key TEXT NOT NULL, name TEXT NOT NULL, listed INTEGER NOT NULL DEFAULT 0,
     published_at INTEGER NOT NULL, id TEXT NOT NULL, heat INTEGER NOT NULL, quality INTEGER
@@ -77,6 +79,8 @@ _INDEXES = (
     ("items_latest", "items (listed, published_at DESC, id)"),
     ("topics_latest", "item_topics (key, listed, published_at DESC, id)"),
     ("topics_by_path", "item_topics (path)"),
+    ("keys_by_key", "item_keys (key)"),
+    ("keys_by_path", "item_keys (path)"),
 )
 _SCHEMA += "".join(f"CREATE INDEX IF NOT EXISTS {name} ON {columns};\n" for name, columns in _INDEXES)
 
@@ -182,7 +186,7 @@ class CorpusIndex:
         if schema == (SCHEMA_VERSION,) and root == (str(self.root.resolve()),):
             return
         with _Transaction(db):  # another version's index, or another folder's: start anew
-            for table in ("files", "items", "item_topics", "meta"):
+            for table in ("files", "items", "item_topics", "item_keys", "meta"):
                 db.execute(f"DROP TABLE IF EXISTS {table}")
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 db.execute(statement)
@@ -296,6 +300,10 @@ class CorpusIndex:
                 for key, name in r.topics
             ],
         )
+        db.executemany(
+            "INSERT INTO item_keys (path, key) VALUES (?, ?)",
+            [(path, key) for path, r in rows for key in r.keys],
+        )
 
     def _batches(self, paths: Sequence[str]) -> Iterator[tuple[str, list[str]]]:
         for start in range(0, len(paths), CHUNK):
@@ -323,7 +331,7 @@ class CorpusIndex:
 
     def _delete(self, paths: list[str]) -> None:
         for marks, batch in self._batches(paths):
-            for table in ("files", "items", "item_topics"):
+            for table in ("files", "items", "item_topics", "item_keys"):
                 self.db.execute(f"DELETE FROM {table} WHERE path IN ({marks})", batch)
 
     def _elect(self, stories: set[str] | None) -> None:
@@ -332,10 +340,11 @@ class CorpusIndex:
         db = self.db
         if stories is None:
             db.execute(
-                "UPDATE items SET listed = published AND path IN (SELECT path FROM ("
+                "UPDATE items SET winner = path IN (SELECT path FROM ("
                 " SELECT path, row_number() OVER (PARTITION BY id ORDER BY published_at DESC, path)"
                 " AS rank FROM items) WHERE rank = 1)"
             )
+            db.execute("UPDATE items SET listed = winner AND published")
             db.execute("UPDATE item_topics SET listed = 0 WHERE listed != 0")
             db.execute(
                 "UPDATE item_topics SET listed = 1 WHERE path IN (SELECT path FROM items WHERE listed = 1)"
@@ -347,7 +356,9 @@ class CorpusIndex:
             ).fetchall()
             for rank, (path, published) in enumerate(rows):
                 listed = int(rank == 0 and bool(published))
-                db.execute("UPDATE items SET listed = ? WHERE path = ?", (listed, path))
+                db.execute(
+                    "UPDATE items SET listed = ?, winner = ? WHERE path = ?", (listed, int(rank == 0), path)
+                )
                 db.execute("UPDATE item_topics SET listed = ? WHERE path = ?", (listed, path))
 
     # -- reading --------------------------------------------------------------------
@@ -514,10 +525,10 @@ class IndexedSelection:
             rows = self._index.db.execute(f"SELECT path, data FROM items WHERE path IN ({marks})", batch)
             found.update(rows)
         items = [records.loads(found[path]) for path in paths]
-        hidden = self._hidden({story.id for item in items for story in item.related})
+        hidden = self._hidden({key for item in items for story in item.related for key in keys_of(story)})
         return [
-            replace(item, related=tuple(s for s in item.related if s.id not in hidden))
-            if any(s.id in hidden for s in item.related)
+            replace(item, related=tuple(s for s in item.related if not names_hidden(s, hidden)))
+            if any(names_hidden(s, hidden) for s in item.related)
             else item
             for item in items
         ]
@@ -536,23 +547,28 @@ class IndexedSelection:
                 f"SELECT path, digest, related FROM items WHERE path IN ({marks})", batch
             ):
                 found[path] = (digest, related)
-        hidden = self._hidden({story for _, related in found.values() for story in related.split()})
+        stories = {
+            path: [keys.split(",") for keys in related.split()] for path, (_, related) in found.items()
+        }
+        hidden = self._hidden({key for each in stories.values() for keys in each for key in keys})
         digest = hashlib.blake2b(digest_size=16)
         for (path,) in rows:
-            item_digest, related = found[path]
-            gone = " ".join(story for story in related.split() if story in hidden)
+            item_digest = found[path][0]
+            gone = " ".join(keys[0] for keys in stories[path] if any(key in hidden for key in keys))
             digest.update(f"{item_digest} {gone}\n".encode())
         return digest.hexdigest()
 
-    def _hidden(self, stories: Iterable[str]) -> set[str]:
-        """Those of ``stories`` that are items of the corpus but not visible now."""
+    def _hidden(self, keys: Iterable[str]) -> set[str]:
+        """Those of ``keys`` (ids of links) that belong to items of the corpus, none of them
+        visible now: as :class:`feeds.select.Selection` decides, over published copies."""
         hidden: set[str] = set()
-        for marks, batch in self._index._batches(sorted(stories)):
+        for marks, batch in self._index._batches(sorted(keys)):
             hidden.update(
                 row[0]
                 for row in self._index.db.execute(
-                    f"SELECT id FROM items WHERE id IN ({marks}) GROUP BY id"
-                    " HAVING max(listed = 1 AND published_at <= ?) = 0",
+                    f"SELECT k.key FROM item_keys AS k JOIN items AS i ON i.path = k.path"
+                    f" WHERE k.key IN ({marks}) AND i.winner = 1 GROUP BY k.key"
+                    " HAVING max(i.listed = 1 AND i.published_at <= ?) = 0",
                     [*batch, self._at],
                 )
             )
@@ -617,8 +633,10 @@ class Row:
     quality: int | None
     digest: str
     related: str
+    """The keys of each related story, stories apart by spaces, keys by commas."""
     topics: tuple[tuple[str, str], ...]
     """(key, name) of each topic, one per key."""
+    keys: tuple[str, ...]
     data: bytes
 
     @classmethod
@@ -632,8 +650,9 @@ class Row:
             heat=item.heat,
             quality=item.quality,
             digest=records.digest(data),
-            related=" ".join(story.id for story in item.related),
+            related=" ".join(",".join(keys_of(story)) for story in item.related),
             topics=tuple(names.items()),
+            keys=keys_of(item),
             data=data,
         )
 

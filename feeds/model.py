@@ -42,7 +42,8 @@ class Provider:
 class Related:
     """Another story an item points to: a link, not an item of the feed.
 
-    ``id`` is the id the story has, or would have, as an item of the corpus.
+    ``id`` is the id the story has, or would have, as an item of the corpus; ``keys`` are
+    the ids of every link it gives, by which it is matched to the items of the corpus.
     """
 
     id: str
@@ -54,6 +55,7 @@ class Related:
     provider: Provider | None = None
     quality: int | None = None
     images: tuple[Image, ...] = ()
+    keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,9 @@ class Item:
     images: tuple[Image, ...] = ()
     related: tuple[Related, ...] = ()
     body: str | None = None
+    keys: tuple[str, ...] = ()
+    """The ids of all the item's links (original, web, AMP): a related story that names
+    any of them names this item."""
 
     @property
     def updated_at(self) -> datetime:

@@ -45,11 +45,11 @@ def to_record(item: Item) -> tuple[Any, ...]:
                 r.id, r.title, r.url, r.excerpt,
                 None if r.published_at is None else seconds(r.published_at),
                 r.type, _provider_record(r.provider), r.quality,
-                tuple(_image_record(i) for i in r.images),
+                tuple(_image_record(i) for i in r.images), r.keys,
             )
             for r in item.related
         ),
-        item.body,
+        item.body, item.keys,
     )  # fmt: skip
 
 
@@ -62,7 +62,7 @@ def _provider(record: tuple[Any, ...] | None) -> Provider | None:
 def from_record(record: tuple[Any, ...]) -> Item:
     (
         story, source, title, url, published_at, published, excerpt, category, kind, web_url,
-        amp_url, cdn_amp_url, heat, quality, provider, topics, images, related, body,
+        amp_url, cdn_amp_url, heat, quality, provider, topics, images, related, body, keys,
     ) = record  # fmt: skip
     return Item(
         id=story, source=source, title=title, url=url, published_at=from_seconds(published_at),
@@ -75,11 +75,11 @@ def from_record(record: tuple[Any, ...]) -> Item:
                 id=r[0], title=r[1], url=r[2], excerpt=r[3],
                 published_at=None if r[4] is None else from_seconds(r[4]),
                 type=r[5], provider=_provider(r[6]), quality=r[7],
-                images=tuple(Image(*image) for image in r[8]),
+                images=tuple(Image(*image) for image in r[8]), keys=tuple(r[9]),
             )
             for r in related
         ),
-        body=body,
+        body=body, keys=tuple(keys),
     )  # fmt: skip
 
 

@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from . import records
-from .model import UNSCORED, Item
+from .model import UNSCORED, Item, Related
 from .topics import TopicIndex, topic_key
 
 
@@ -80,8 +80,10 @@ class Selection:
 
     def __init__(self, items: Iterable[Item], now: datetime) -> None:
         items = list(items)
-        hidden = {item.id for item in items if not is_visible(item, now)}
-        visible = [_without_hidden_related(item, hidden) for item in items if item.id not in hidden]
+        shown = [item for item in items if is_visible(item, now)]
+        seen = {key for item in shown for key in keys_of(item)}
+        hidden = {key for item in items if not is_visible(item, now) for key in keys_of(item)} - seen
+        visible = [_without_hidden_related(item, hidden) for item in shown]
         visible.sort(key=_latest_key)
         self.now = now
         self.items: list[Item] = visible
@@ -144,7 +146,18 @@ def _hot_key(item: Item) -> tuple[int, float, str]:
     return (-item.heat, -item.published_at.timestamp(), item.id)
 
 
+def keys_of(story: Item | Related) -> tuple[str, ...]:
+    """The ids of a story's links (its id alone where they were not recorded)."""
+    return story.keys or (story.id,)
+
+
+def names_hidden(story: Related, hidden: set[str]) -> bool:
+    return any(key in hidden for key in keys_of(story))
+
+
 def _without_hidden_related(item: Item, hidden: set[str]) -> Item:
-    if not any(story.id in hidden for story in item.related):
+    """``item`` without the related stories that name, by any of their links, an item of
+    the corpus that is not visible (and that no visible item shares the link with)."""
+    if not any(names_hidden(story, hidden) for story in item.related):
         return item
-    return replace(item, related=tuple(s for s in item.related if s.id not in hidden))
+    return replace(item, related=tuple(s for s in item.related if not names_hidden(s, hidden)))

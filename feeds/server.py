@@ -52,6 +52,10 @@ class _Server(BaseApplication):  # type: ignore[misc]
             sys.exit(1)
 
 
+THREADS = 8
+"""Threads of each worker process."""
+
+
 def run(
     settings: Settings, *, host: str, port: int, workers: int, echo: Callable[[str], None] = print
 ) -> None:
@@ -70,7 +74,10 @@ def run(
         {
             "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
             "workers": workers,
-            "worker_class": "sync",
+            # Threads, not one connection per worker: an idle or slow client holds a
+            # thread, not the whole worker, and pollers may keep their connections alive.
+            "worker_class": "gthread",
+            "threads": THREADS,
             "post_worker_init": _ignore_ctrl_c,
             "accesslog": "-",
             "proc_name": "feeds",

@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
-import pytest
 import yaml
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
@@ -289,11 +288,6 @@ def test_yamlish_front_matter_gives_an_item_or_an_item_error(
         documents([item])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="explicit !!timestamp/!!bool/!!int/!!float tags on values they cannot build raise "
-    "AttributeError, KeyError or IndexError out of the reader instead of an ItemError",
-)
 @settings(max_examples=100, deadline=None)
 @given(tag=st.sampled_from(["!!int", "!!float", "!!bool", "!!null", "!!str", "!!timestamp"]), value=_SCALARS)
 @example(tag="!!timestamp", value="yesterday")

@@ -398,11 +398,6 @@ def test_a_real_server_takes_every_method_and_logs_no_error(server: Server) -> N
     assert len(server.workers()) == 2  # no worker died
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="feeds serve runs gunicorn sync workers, each held by one connection until it sends a whole "
-    "request or the 30 s worker timeout: as many idle connections as workers stop the server (slowloris)",
-)
 def test_idle_connections_do_not_stop_a_real_server_from_answering(tmp_path: Path) -> None:
     root = tmp_path / "corpus"
     root.mkdir()

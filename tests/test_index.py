@@ -239,3 +239,39 @@ def test_fingerprints_change_with_content_only(generated: Path, tmp_path: Path) 
         assert after.fingerprint(untouched) == selection.fingerprint(untouched)
     finally:
         index.close()
+
+
+def test_related_stories_are_matched_by_any_of_their_links(write_corpus: CorpusWriter) -> None:
+    draft = minimal_item(1) | {
+        "published": False,
+        "originalUrl": "https://publisher.example/a?ref=1",
+        "webUrl": "https://web.example/a",
+        "ampWebUrl": "https://amp.example/a",
+    }
+    shared = minimal_item(2) | {"webUrl": "https://web.example/shared"}
+    draft_sharing = minimal_item(3) | {"published": False, "originalUrl": "https://other.example/3"}
+    draft_sharing["webUrl"] = "https://web.example/shared"
+    related = [
+        {"title": "By web link", "webUrl": "https://web.example/a"},
+        {"title": "By AMP link", "webUrl": "https://elsewhere.example/x", "ampWebUrl": "https://amp.example/a"},
+        {"title": "Shared with a published item", "webUrl": "https://web.example/shared"},
+        {"title": "Outside the corpus", "webUrl": "https://outside.example/"},
+    ]
+    root = write_corpus(
+        {
+            "draft.txt": item_text(draft),
+            "shared.txt": item_text(shared),
+            "draft-sharing.txt": item_text(draft_sharing),
+            "public.txt": item_text(minimal_item(4), related=related),
+        }
+    )
+    expected = ["Shared with a published item", "Outside the corpus"]
+    reference = Selection(load_corpus(root).items, NOW)
+    index = CorpusIndex(root)
+    try:
+        index.refresh()
+        for selection in (reference, index.selection(NOW)):
+            [public] = [item for item in selection.query(Query()) if item.title == "Story 4"]
+            assert [story.title for story in public.related] == expected
+    finally:
+        index.close()

@@ -256,11 +256,6 @@ def test_nothing_unpublished_is_served_or_exported(corpus: Path, tmp_path: Path)
     secrets.assert_absent((export.stdout + export.stderr).encode(), "export output")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a related story is matched to the corpus by the id of its originalUrl, else its webUrl, so "
-    "naming an unpublished item by its webUrl (when its originalUrl differs) shows its title and link",
-)
 def test_a_related_story_naming_an_unpublished_item_by_its_web_url_is_left_out(tmp_path: Path) -> None:
     root = tmp_path / "corpus"
     root.mkdir()

@@ -176,7 +176,7 @@ def test_serve_runs_gunicorn_with_several_workers(server: Server) -> None:
     assert headers["Server"].startswith("gunicorn")  # the development server says Werkzeug
     assert len(server.workers()) == 2
     log = server.log()
-    assert "Using worker: sync" in log
+    assert "Using worker: gthread" in log
     assert log.count("Booting worker") == 2
     assert "development server" not in log
 

@@ -9,8 +9,37 @@ from feeds.corpus import _url_problem, _url_problem_parsed
 
 _parts = st.lists(
     st.sampled_from(
-        ["http", "https", "HTTP", "ftp", "javascript", ":", "//", "/", "a", "b.c", "-", "_", "~", "@",
-         "[", "]", "::1", ":80", ":99999", ":0", "?", "#", "%20", " ", "\t", "\x7f", "é", "x" * 3, "."]
+        [
+            "http",
+            "https",
+            "HTTP",
+            "ftp",
+            "javascript",
+            ":",
+            "//",
+            "/",
+            "a",
+            "b.c",
+            "-",
+            "_",
+            "~",
+            "@",
+            "[",
+            "]",
+            "::1",
+            ":80",
+            ":99999",
+            ":0",
+            "?",
+            "#",
+            "%20",
+            " ",
+            "\t",
+            "\x7f",
+            "é",
+            "x" * 3,
+            ".",
+        ]
     ),  # fmt: skip
     max_size=12,
 )
