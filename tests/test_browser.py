@@ -8,6 +8,7 @@ selenium is never left to fetch one.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
@@ -26,6 +27,8 @@ TIMEOUT = 20
 OTHER_ORIGIN = "feeds-elsewhere.test"
 """A second host name, mapped to 127.0.0.1 inside the browser, for a cross-origin request."""
 
+if (CHROMIUM is None or CHROMEDRIVER is None) and os.environ.get("CI"):
+    pytest.fail("CI installs chromium and chromium-driver (.ci/run), yet they are missing", pytrace=False)
 if CHROMIUM is None or CHROMEDRIVER is None:
     pytest.skip(
         "chromium or chromedriver is not installed (apt-get install chromium chromium-driver)",
