@@ -10,22 +10,19 @@ a big export; this does many of a small one, so that kills land in every phase.
 
 from __future__ import annotations
 
-import gzip
-import json
 import os
 import random
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from lxml import etree, html
 
 from feeds.export import MANIFEST, TEMP_SUFFIX
 from tests.conftest import item_text, minimal_item
+from tests.test_export_kill import export_command, is_temp, parse
 from tests.test_hostile import child_env
 
 KILLS = 50
@@ -57,38 +54,6 @@ def read_tree(folder: Path) -> dict[str, bytes]:
     return found
 
 
-def is_temp(name: str) -> bool:
-    return bool(_TEMP.fullmatch(name.rsplit("/", 1)[-1]))
-
-
-def parse(name: str, data: bytes) -> None:
-    """Raise unless ``data`` is a whole document of the kind its name says."""
-    if name.endswith(".gz"):
-        parse(name[:-3], gzip.decompress(data))  # EOFError if cut short
-    elif name.endswith(".json"):
-        json.loads(data)
-    elif name.endswith(".html"):
-        assert data.rstrip().endswith(b"</html>"), name
-        html.document_fromstring(data)
-    else:
-        etree.fromstring(data)
-
-
-def command(corpus: Path, out: Path, base: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "feeds",
-        "export",
-        str(corpus),
-        str(out),
-        "--gzip",
-        "-q",
-        "--base-url",
-        base,
-    ]
-
-
 @pytest.mark.slow
 def test_an_export_killed_at_50_random_moments_never_leaves_a_partial_or_invalid_file(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
@@ -97,7 +62,7 @@ def test_an_export_killed_at_50_random_moments_never_leaves_a_partial_or_invalid
     refs = {}
     for base in BASES:
         folder = tmp_path / f"ref-{base[7]}"
-        subprocess.run(command(corpus, folder, base), cwd=tmp_path, env=env, check=True, timeout=60)
+        subprocess.run(export_command(corpus, folder, base), cwd=tmp_path, env=env, check=True, timeout=60)
         refs[base] = read_tree(folder)
     names = set(refs[BASES[0]]) - {MANIFEST}
     assert names == set(refs[BASES[1]]) - {MANIFEST} and len(names) > 100
@@ -106,8 +71,8 @@ def test_an_export_killed_at_50_random_moments_never_leaves_a_partial_or_invalid
 
     out = tmp_path / "out"
     started = time.monotonic()
-    subprocess.run(command(corpus, out, BASES[0]), cwd=tmp_path, env=env, check=True, timeout=60)
-    subprocess.run(command(corpus, out, BASES[1]), cwd=tmp_path, env=env, check=True, timeout=60)
+    subprocess.run(export_command(corpus, out, BASES[0]), cwd=tmp_path, env=env, check=True, timeout=60)
+    subprocess.run(export_command(corpus, out, BASES[1]), cwd=tmp_path, env=env, check=True, timeout=60)
     duration = (time.monotonic() - started) / 2  # an export that rewrites every file
 
     seed = random.randrange(1 << 32)
@@ -118,7 +83,7 @@ def test_an_export_killed_at_50_random_moments_never_leaves_a_partial_or_invalid
         delay = rng.uniform(0.3, 1.05) * duration
         chosen = rng.choice(SIGNALS)
         process = subprocess.Popen(
-            command(corpus, out, base),
+            export_command(corpus, out, base),
             cwd=tmp_path,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -152,7 +117,12 @@ def test_an_export_killed_at_50_random_moments_never_leaves_a_partial_or_invalid
     # Otherwise every kill came before the first rename or after the last: nothing was proved.
     assert mixed >= 3, f"only {mixed} kills landed while files were being replaced (seed {seed})"
     final = subprocess.run(
-        command(corpus, out, BASES[0]), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+        export_command(corpus, out, BASES[0]),
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert final.returncode == 0, final.stderr
     found = read_tree(out)
