@@ -36,6 +36,7 @@ from .generate import generate
 ROOT = Path(__file__).resolve().parent.parent
 CORPORA = ROOT / "bench" / "corpora"
 PYTHON = sys.executable
+NOTES = "<!-- notes: kept by python -m bench -->"
 
 
 @dataclass
@@ -46,12 +47,15 @@ class Run:
 
 def run(command: list[str], env: dict[str, str] | None = None, check: bool = True) -> Run:
     """Run a command to its end: wall time and the peak RSS of its largest process."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
+    # stderr to a file, not a pipe: a pipe nobody reads until the end fills and stalls it.
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        errors.seek(0)
+        stderr = errors.read().decode(errors="replace")
     process.returncode = os.waitstatus_to_exitcode(status)
-    stderr = process.stderr.read().decode() if process.stderr else ""
     if check and process.returncode not in (0, 1):  # 1: some corpus files were bad, as planned
         raise SystemExit(f"{' '.join(command)} failed ({process.returncode}):\n{stderr}")
     return Run(seconds, usage.ru_maxrss / 1024)
@@ -405,6 +409,9 @@ def main() -> None:
         if value != default
     )
     text = report(args.sizes, exports, servers, command)
+    # What follows the marker is written by hand (the analysis, the load test): kept.
+    if args.out.exists() and NOTES in (old := args.out.read_text(encoding="utf-8")):
+        text += "\n" + NOTES + old.split(NOTES, 1)[1]
     args.out.write_text(text, encoding="utf-8")
     print(text)
 
