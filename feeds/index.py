@@ -142,6 +142,7 @@ class CorpusIndex:
             path = name
         self.path = Path(path)
         self._local = threading.local()
+        self._refreshing = threading.Lock()
         self._racy: set[str] = set()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -160,7 +161,8 @@ class CorpusIndex:
             db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA cache_size=-16000")  # 16 MB of pages per connection at most
+            # Queries are indexed, so a small page cache serves them; each thread has one.
+            db.execute("PRAGMA cache_size=-2000")
             held = (os.getpid(), db)
             self._local.db = held
         connection: sqlite3.Connection = held[1]
@@ -176,7 +178,7 @@ class CorpusIndex:
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
     def _writing(self, *, wait: bool) -> _WriteLock:
-        return _WriteLock(Path(f"{self.path}.lock"), wait=wait)
+        return _WriteLock(Path(f"{self.path}.lock"), self._refreshing, wait=wait)
 
     def _prepare(self) -> None:
         db = self.db
@@ -415,33 +417,37 @@ class _Transaction:
 
 
 class _WriteLock:
-    """An exclusive lock on a file beside the index, across processes and threads."""
+    """An exclusive lock on a file beside the index, across processes and threads.
 
-    _threads = threading.Lock()
+    A POSIX record lock, not flock: a process forked while this one holds it (a gunicorn
+    worker, say) does not inherit it, so it can never be left held by a process that
+    does not know it holds it. Within a process, ``threads`` keeps threads apart.
+    """
 
-    def __init__(self, path: Path, *, wait: bool) -> None:
+    def __init__(self, path: Path, threads: threading.Lock, *, wait: bool) -> None:
         self.path = path
+        self.threads = threads
         self.wait = wait
         self.fd = -1
         self.held = False
 
     def __enter__(self) -> bool:
-        if not self._threads.acquire(blocking=self.wait):
+        if not self.threads.acquire(blocking=self.wait):
             return False
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | (0 if self.wait else fcntl.LOCK_NB))
-        except BlockingIOError:
+            fcntl.lockf(self.fd, fcntl.LOCK_EX | (0 if self.wait else fcntl.LOCK_NB))
+        except OSError:  # held by another process
             os.close(self.fd)
-            self._threads.release()
+            self.threads.release()
             return False
         self.held = True
         return True
 
     def __exit__(self, *_: object) -> None:
         if self.held:
-            os.close(self.fd)  # releases the flock
-            self._threads.release()
+            os.close(self.fd)  # releases the lock
+            self.threads.release()
             self.held = False
 
 
@@ -477,30 +483,38 @@ class IndexedSelection:
         return self._newest
 
     def _where(self, query: Query) -> tuple[str, str, list[Any]]:
+        """The table (aliased ``t``) and condition of ``query``."""
         args: list[Any] = []
         if query.topic is not None:
-            table, where = "item_topics", "key = ? AND listed = 1"
+            table, where = "item_topics AS t", "t.key = ? AND t.listed = 1"
             args.append(topic_key(query.topic))
         else:
-            table, where = "items", "listed = 1"
-        where += " AND published_at <= ?"
+            table, where = "items AS t", "t.listed = 1"
+        where += " AND t.published_at <= ?"
         args.append(self._at)
         if query.min_heat is not None:
-            where += " AND heat >= ? AND heat != ?"
+            where += " AND t.heat >= ? AND t.heat != ?"
             args += [query.min_heat, UNSCORED]
         if query.min_quality is not None:
-            where += " AND quality IS NOT NULL AND quality >= ?"
+            where += " AND t.quality IS NOT NULL AND t.quality >= ?"
             args.append(query.min_quality)
         return table, where, args
 
     def _select(self, columns: str, query: Query) -> list[tuple[Any, ...]]:
+        """``columns`` of the items (aliased ``i``) that ``query`` selects, in its order. One
+        statement, so one committed version of the index, whatever a refresh does meanwhile."""
         table, where, args = self._where(query)
-        order = "published_at DESC, id" if query.order is Order.LATEST else "heat DESC, published_at DESC, id"
+        order = "t.published_at DESC, t.id"
+        if query.order is Order.HOT:
+            order = "t.heat DESC, " + order
         limit = ""
         if query.limit is not None:
             limit = " LIMIT ?"
             args.append(query.limit)
-        sql = f"SELECT {columns} FROM {table} WHERE {where} ORDER BY {order}{limit}"
+        sql = (
+            f"SELECT {columns} FROM {table} JOIN items AS i ON i.path = t.path"
+            f" WHERE {where} ORDER BY {order}{limit}"
+        )
         return self._index.db.execute(sql, args).fetchall()
 
     def count(self, query: Query) -> int:
@@ -519,12 +533,7 @@ class IndexedSelection:
         return list(held)
 
     def _query(self, query: Query) -> list[Item]:
-        paths = [row[0] for row in self._select("path", query)]
-        found: dict[str, bytes] = {}
-        for marks, batch in self._index._batches(paths):
-            rows = self._index.db.execute(f"SELECT path, data FROM items WHERE path IN ({marks})", batch)
-            found.update(rows)
-        items = [records.loads(found[path]) for path in paths]
+        items = [records.loads(data) for (data,) in self._select("i.data", query)]
         hidden = self._hidden({key for item in items for story in item.related for key in keys_of(story)})
         return [
             replace(item, related=tuple(s for s in item.related if not names_hidden(s, hidden)))
@@ -540,21 +549,14 @@ class IndexedSelection:
         return held
 
     def _fingerprint(self, query: Query) -> str:
-        rows = self._select("path", query)
-        found: dict[str, tuple[str, str]] = {}
-        for marks, batch in self._index._batches([row[0] for row in rows]):
-            for path, digest, related in self._index.db.execute(
-                f"SELECT path, digest, related FROM items WHERE path IN ({marks})", batch
-            ):
-                found[path] = (digest, related)
-        stories = {
-            path: [keys.split(",") for keys in related.split()] for path, (_, related) in found.items()
-        }
-        hidden = self._hidden({key for each in stories.values() for keys in each for key in keys})
+        rows = [
+            (digest, [keys.split(",") for keys in related.split()])
+            for digest, related in self._select("i.digest, i.related", query)
+        ]
+        hidden = self._hidden({key for _, stories in rows for keys in stories for key in keys})
         digest = hashlib.blake2b(digest_size=16)
-        for (path,) in rows:
-            item_digest = found[path][0]
-            gone = " ".join(keys[0] for keys in stories[path] if any(key in hidden for key in keys))
+        for item_digest, stories in rows:
+            gone = " ".join(keys[0] for keys in stories if any(key in hidden for key in keys))
             digest.update(f"{item_digest} {gone}\n".encode())
         return digest.hexdigest()
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import signal
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -13,7 +16,10 @@ from gunicorn.arbiter import Arbiter
 
 from .catalogue import OPML_PATH
 from .config import Settings
+from .index import open_index
 from .web import create_app
+
+log = logging.getLogger(__name__)
 
 
 class _Arbiter(Arbiter):  # type: ignore[misc]
@@ -42,7 +48,7 @@ class _Server(BaseApplication):  # type: ignore[misc]
                 self.cfg.set(key, value)
 
     def load(self) -> Any:
-        return create_app(self.settings)
+        return create_app(self.settings, scan=False)  # the watcher process scans
 
     def run(self) -> None:
         try:
@@ -59,7 +65,8 @@ THREADS = 8
 def run(
     settings: Settings, *, host: str, port: int, workers: int, echo: Callable[[str], None] = print
 ) -> None:
-    """Serve until interrupted; each worker loads the corpus and watches it."""
+    """Serve until interrupted. One process watches the corpus into the index; the workers
+    read the index, so their memory does not grow with the corpus."""
     if settings.base_url == Settings().base_url:
         shown = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host
         shown = f"[{shown}]" if ":" in shown else shown
@@ -69,6 +76,55 @@ def run(
     echo(f"  index  {base}")
     echo(f"  OPML   {base}{OPML_PATH.lstrip('/')}")
     echo(f"  feeds  {base}feeds/all.rss, .atom, .json and {base}feeds/<topic>.rss, ...")
+    _index_once(settings, echo)
+    server = os.getpid()
+    # Forked before gunicorn starts, while this process has one thread.
+    watcher = os.fork()
+    if watcher == 0:
+        try:
+            watch_corpus(settings, server)
+        finally:
+            os._exit(0)
+    try:
+        _serve(settings, host, port, workers)
+    finally:
+        if os.getpid() == server:  # gunicorn's workers leave through here too, forked
+            os.kill(watcher, signal.SIGTERM)
+            os.waitpid(watcher, 0)
+
+
+def _index_once(settings: Settings, echo: Callable[[str], None]) -> None:
+    """Bring the index up to date before any worker starts (a first read takes a while)."""
+    index = open_index(settings)
+    try:
+        started = time.monotonic()
+        refresh = index.refresh()
+        bad = sum(1 for problem in refresh.problems if not problem.warning)
+        echo(
+            f"  corpus {index.file_count()} files read or checked in {time.monotonic() - started:.1f} s"
+            + (f", {bad} bad (see 'feeds check')" if bad else "")
+        )
+    finally:
+        index.close()
+
+
+def watch_corpus(settings: Settings, parent: int) -> None:
+    """The server's one corpus watcher, in a process of its own: it rescans the corpus into
+    the index every ``watch_interval`` seconds; the workers only read the index. It stops
+    with the server (SIGTERM), or when the server is gone."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the server, which stops us
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    index = open_index(settings)
+    while os.getppid() == parent:
+        time.sleep(settings.watch_interval)
+        try:
+            for problem in index.refresh(wait=False).problems:
+                log.warning("%s", problem)
+        except Exception:  # the edge of this process: log, and keep watching
+            log.exception("corpus refresh failed; the index keeps the previous version")
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     _Server(
         settings,
         {

@@ -98,14 +98,17 @@ class Site:
     the others take up each new generation at their next scan.
     """
 
-    def __init__(self, settings: Settings, clock: Clock = utc_now) -> None:
+    def __init__(self, settings: Settings, clock: Clock = utc_now, *, scan: bool = True) -> None:
         self.settings = settings
         self.clock = clock
+        self.scan = scan
+        """Whether this process scans the corpus, or only takes up what another one indexed."""
         self.index = open_index(settings)
         self._publish_lock = threading.Lock()  # one rescan or republication at a time
         self._cache_lock = threading.Lock()
         self._watch_lock = threading.Lock()
-        self._log(self.index.refresh())
+        if scan:
+            self._log(self.index.refresh())
         self._version = self._publish()
         self._watcher: Watcher | None = None
         self._watcher_pid = 0
@@ -136,7 +139,8 @@ class Site:
         """Rescan the corpus (unless another process is at it) and take up a new
         generation of the index if there is one; swap in a new version (one assignment)."""
         with self._publish_lock:
-            self._log(self.index.refresh(wait=False))
+            if self.scan:
+                self._log(self.index.refresh(wait=False))
             if self.index.generation == self._version.generation:
                 return False
             self._version = self._publish()
@@ -198,16 +202,19 @@ class BadRequest(Exception):
     pass
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock = utc_now, watch: bool = True) -> Flask:
-    """The Flask application serving ``settings.corpus``; ``watch`` rescans it for changes
-    (from the first request on, in each process).
+def create_app(
+    settings: Settings | None = None, *, clock: Clock = utc_now, watch: bool = True, scan: bool = True
+) -> Flask:
+    """The Flask application serving ``settings.corpus``; ``watch`` keeps it current (from
+    the first request on, in each process): by rescanning the corpus, or, with
+    ``scan=False``, by taking up what another process (``feeds serve``'s watcher) indexed.
 
     ``app.extensions["feeds"]`` is the :class:`Site`; ``close()`` it to stop watching.
     Raises FeedsError if the corpus folder does not exist.
     """
     settings = settings or Settings()
     app = Flask(__name__)
-    site = Site(settings, clock)
+    site = Site(settings, clock, scan=scan)
     app.extensions["feeds"] = site
     if watch:
 

@@ -227,7 +227,7 @@ def test_a_real_server_under_load_while_the_corpus_changes(tmp_path: Path) -> No
         Path(os.environ["LOAD_REPORT"]).write_text(report + "\n", encoding="utf-8")
 
     assert stuck == 0, f"{stuck} threads still running"
-    assert tally.errors == [], tally.errors
+    assert tally.errors == [], f"{tally.errors}\n{log[-3000:]}"
     assert set(tally.statuses) <= {200, 304}, tally.statuses
     assert tally.statuses[304] > 0 and tally.statuses[200] > 0
     assert len(changes) > 50
@@ -252,7 +252,7 @@ def summary(tally: Tally, elapsed: float, changes: int, *, feeds: int) -> str:
             "",
             f"`tests/test_load.py`: {CLIENTS} client threads (http.client, one connection per request) "
             f"poll the index, the OPML file and {feeds} feeds, half of them asking for gzip, with "
-            f"If-None-Match, for {DURATION:.0f} s against `feeds serve` with {WORKERS} gunicorn sync "
+            f"If-None-Match, for {DURATION:.0f} s against `feeds serve` with {WORKERS} gunicorn threaded "
             f"workers (watch interval {WATCH_INTERVAL} s), while the {ITEMS}-item corpus changed {changes} "
             "times (atomic and in-place rewrites, files added and removed). Clients and server share "
             "the machine.",

@@ -62,18 +62,19 @@ class Server:
         return fetch(self.port, path, method, headers)
 
     def workers(self) -> list[int]:
-        """Pids of the processes whose parent is the server (gunicorn's workers)."""
+        """Pids of gunicorn's workers that are running: children of the server that gunicorn
+        said it booted (the server's other child is its corpus watcher)."""
+        booted = {int(pid) for pid in re.findall(r"Booting worker with pid: (\d+)", self.log())}
         children = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    stat = (entry / "stat").read_text()
-                except OSError:
-                    continue  # gone meanwhile
-                # the command name may hold spaces; the fields after its ")" are plain
-                ppid = int(stat.rpartition(")")[2].split()[1])
-                if ppid == self.process.pid:
-                    children.append(int(entry.name))
+        for pid in sorted(booted):
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:
+                continue  # gone
+            # the command name may hold spaces; the fields after its ")" are plain
+            fields = stat.rpartition(")")[2].split()
+            if int(fields[1]) == self.process.pid and fields[0] != "Z":
+                children.append(pid)
         return children
 
     def log(self) -> str:
