@@ -76,7 +76,15 @@ def run(
     echo(f"  index  {base}")
     echo(f"  OPML   {base}{OPML_PATH.lstrip('/')}")
     echo(f"  feeds  {base}feeds/all.rss, .atom, .json and {base}feeds/<topic>.rss, ...")
-    _index_once(settings, echo)
+    # The first scan runs in a child process: the memory it takes for a large corpus is
+    # then returned, not inherited by every worker this process forks.
+    reader = os.fork()
+    if reader == 0:
+        try:
+            _index_once(settings, echo)
+        finally:
+            os._exit(0)
+    os.waitpid(reader, 0)
     server = os.getpid()
     # Forked before gunicorn starts, while this process has one thread.
     watcher = os.fork()
