@@ -78,27 +78,27 @@ def run(
     echo(f"  feeds  {base}feeds/all.rss, .atom, .json and {base}feeds/<topic>.rss, ...")
     # The first scan runs in a child process: the memory it takes for a large corpus is
     # then returned, not inherited by every worker this process forks.
-    reader = os.fork()
-    if reader == 0:
-        try:
-            _index_once(settings, echo)
-        finally:
-            os._exit(0)
-    os.waitpid(reader, 0)
+    os.waitpid(_in_child(lambda: _index_once(settings, echo)), 0)
     server = os.getpid()
-    # Forked before gunicorn starts, while this process has one thread.
-    watcher = os.fork()
-    if watcher == 0:
-        try:
-            watch_corpus(settings, server)
-        finally:
-            os._exit(0)
+    watcher = _in_child(lambda: watch_corpus(settings, server))
     try:
         _serve(settings, host, port, workers)
     finally:
         if os.getpid() == server:  # gunicorn's workers leave through here too, forked
             os.kill(watcher, signal.SIGTERM)
             os.waitpid(watcher, 0)
+
+
+def _in_child(work: Callable[[], None]) -> int:
+    """Run ``work`` in a forked child process and return its pid. Called before gunicorn
+    starts, while this process has one thread, so the child inherits no held lock."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            work()
+        finally:
+            os._exit(0)
+    return pid
 
 
 def _index_once(settings: Settings, echo: Callable[[str], None]) -> None:
