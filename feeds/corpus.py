@@ -287,8 +287,8 @@ class _Reader:
                 found = self._keys(node).get(name)
                 mark, node = found if found else (None, None)
             elif index and isinstance(node, yaml.SequenceNode) and int(index) < len(node.value):
-                node = node.value[int(index)]
-                mark = node.start_mark
+                child: yaml.Node = node.value[int(index)]
+                mark, node = child.start_mark, child
             if mark is None:
                 break
             line = mark.line + 2
@@ -390,8 +390,24 @@ class _Reader:
 
     def scan(self, front: str) -> None:
         """Refuse anchors and aliases (a billion laughs needs them), tags that would build
-        objects, and deep nesting, reading YAML events only up to the first of them."""
-        loader = _Loader(front)
+        objects, and deep nesting, reading YAML events only up to the first of them.
+
+        libyaml 0.2.6 (in PyYAML 6.0.4 and later) stops at its own limit of 1,000 levels
+        while scanning ahead on one line, before it has given us the events of the first
+        levels. The line is then scanned again by PyYAML's Python parser, which has no
+        such limit, so the file gets the same refusal, at the same line, whichever
+        PyYAML is installed.
+        """
+        try:
+            self.refuse(_Loader(front))
+        except yaml.scanner.ScannerError as err:
+            if err.problem != "exceeded maximum nesting depth" or _Loader is yaml.SafeLoader:
+                raise
+            self.refuse(yaml.SafeLoader(front))
+            raise  # not deeper than ours after all: libyaml's own error stands
+
+    def refuse(self, loader: yaml.SafeLoader) -> None:
+        """Raise for the first event :meth:`scan` refuses."""
         depth = 0
         try:
             while (event := loader.get_event()) is not None:  # type: ignore[no-untyped-call]
@@ -542,7 +558,7 @@ class _Reader:
             raise self.error(f"{where} must be at least {minimum}, got {value}", where)
         if value > MAX_NUMBER:
             raise self.error(f"{where} must be at most {MAX_NUMBER:,}, got {_show(value)}", where)
-        return value
+        return int(value)
 
     def topics(self, fields: Mapping[str, Any]) -> tuple[str, ...]:
         names: dict[str, str] = {}

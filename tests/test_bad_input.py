@@ -16,6 +16,7 @@ import yaml
 
 from feeds import corpus
 from feeds.corpus import MAX_DEPTH, MAX_FILE_BYTES, Corpus, load_corpus
+from feeds.errors import ItemError
 
 from .conftest import CorpusWriter, item_text
 
@@ -178,6 +179,47 @@ def test_deep_nesting_within_the_size_bound_is_refused_before_parsing(tmp_path: 
         "flow_sequences.txt": (2, message),
         "indented_mappings.txt": (18, message),
     }
+
+
+# Each front matter starts on line 2 of its file; the expected line is that of the first
+# collection past the sixteenth level (the front matter's own mapping is the first).
+NESTED_ON_A_LINE = {
+    "flow sequences": ("x: " + "[" * 5_000, 2),
+    "flow sequences after other keys": ("title: t\nx:\n  - a\n  - " + "[" * 5_000, 5),
+    "flow mappings in sequences": ("x: [" + "{a: [" * 3_000, 2),
+    "closed flow": ("a: 1\nb: 2\nx: " + "[" * 2_000 + "]" * 2_000, 4),
+    "flow over lines": ("x: [\n" + " [\n" * 2_000 + " ]" * 2_001, 17),
+    "flow, fifteen levels then many on the next line": ("x: " + "[" * 15 + "\n  " + "[" * 3_000, 3),
+    "block sequences": ("a: 1\nx:\n" + "- " * 5_000 + "y", 4),
+    "block mappings": ("x:\n" + "? " * 5_000 + "y", 3),
+    "indented mappings": ("".join(" " * level + "a:\n" for level in range(1_100)), 18),
+}
+
+
+@pytest.mark.parametrize("loader", ["libyaml", "python"])
+@pytest.mark.parametrize("case", sorted(NESTED_ON_A_LINE))
+def test_deep_nesting_gets_our_message_and_line_from_any_yaml_parser(
+    case: str, loader: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """libyaml 0.2.6 stops at 1,000 levels with its own message, looking ahead on a line
+    before it gives the first events; the reader's refusal and its line must not depend
+    on that, nor on whether libyaml is installed at all."""
+    if loader == "python":
+        monkeypatch.setattr(corpus, "_Loader", yaml.SafeLoader)
+    elif not yaml.__with_libyaml__:
+        pytest.skip("PyYAML is built without libyaml")
+    front, line = NESTED_ON_A_LINE[case]
+    with pytest.raises(ItemError) as caught:
+        corpus.parse_item(f"---\n{front}\n---\n".encode(), "deep.txt")
+    assert str(caught.value) == f"deep.txt:{line}: front matter is nested deeper than 16 levels"
+
+
+def test_what_comes_before_deep_nesting_on_its_line_is_refused_first() -> None:
+    """The scan refuses in the order of the text, even where libyaml gave up ahead of it."""
+    front = "title: t\nx: [[[&a [" + "[" * 3_000
+    with pytest.raises(ItemError) as caught:
+        corpus.parse_item(f"---\n{front}\n---\n".encode(), "deep.txt")
+    assert str(caught.value) == "deep.txt:3: YAML anchors and aliases (&name, *name) are not allowed"
 
 
 def test_nesting_the_format_needs_is_accepted(write_corpus: CorpusWriter) -> None:
