@@ -148,7 +148,8 @@ def export(paths: tuple[Path, ...], gzip_too: bool, quiet: bool, **flags: Any) -
 
     if len(paths) not in {1, 2}:
         raise click.UsageError(f"expected [CORPUS] OUT, got {len(paths)} paths")
-    corpus, out = (None, paths[0]) if len(paths) == 1 else paths
+    corpus: Path | None = paths[0] if len(paths) == 2 else None
+    out = paths[-1]
     settings = resolve_settings(corpus, **flags)
     progress: Progress = nullcontext
     if not quiet and sys.stderr.isatty():

@@ -59,6 +59,9 @@ class Params:
         return urlencode([(name, str(value)) for name, value in pairs if value is not None])
 
 
+DEFAULT_PARAMS = Params()
+
+
 class Publication:
     """The documents of ``items`` as visible at ``now``, rendered on demand."""
 
@@ -86,7 +89,7 @@ class Publication:
     def url(self, path: str) -> str:
         return self.settings.base_url + path.lstrip("/")
 
-    def query(self, spec: FeedSpec, params: Params = Params()) -> Query:
+    def query(self, spec: FeedSpec, params: Params = DEFAULT_PARAMS) -> Query:
         query = spec.query(limit=params.limit or self.settings.feed_limit)
         heats = [heat for heat in (query.min_heat, params.min_heat) if heat is not None]
         return Query(
@@ -97,10 +100,10 @@ class Publication:
             limit=query.limit,
         )
 
-    def items(self, spec: FeedSpec, params: Params = Params()) -> list[Item]:
+    def items(self, spec: FeedSpec, params: Params = DEFAULT_PARAMS) -> list[Item]:
         return self.selection.query(self.query(spec, params))
 
-    def feed(self, spec: FeedSpec, fmt: Format, params: Params = Params()) -> Document:
+    def feed(self, spec: FeedSpec, fmt: Format, params: Params = DEFAULT_PARAMS) -> Document:
         items = self.items(spec, params)
         # An empty feed still says when the site last changed, not 1970.
         updated = max((item.updated_at for item in items), default=self.updated)
@@ -168,7 +171,7 @@ class Publication:
         yield OPML_PATH
         yield from self.catalogue.feed_paths()
 
-    def fingerprint(self, path: str, params: Params = Params()) -> str | None:
+    def fingerprint(self, path: str, params: Params = DEFAULT_PARAMS) -> str | None:
         """A digest of everything the document at ``path`` is made of, found without
         rendering it: equal digests, equal bytes (for the same version of this package)."""
         digest = hashlib.blake2b(self._settings_key.encode(), digest_size=16)
@@ -186,7 +189,7 @@ class Publication:
             digest.update(repr(self.updated).encode())  # the date an empty feed shows
         return digest.hexdigest()
 
-    def render(self, path: str, params: Params = Params()) -> Document | None:
+    def render(self, path: str, params: Params = DEFAULT_PARAMS) -> Document | None:
         """The document at ``path``, or ``None`` if there is none."""
         if path == INDEX_PATH:
             return self.index()

@@ -25,7 +25,7 @@ from .catalogue import FEEDS_PREFIX, INDEX_PATH, OPML_PATH
 from .config import Settings
 from .index import Refresh, open_index
 from .live import Watcher
-from .publication import Document, Params, Publication, gzip_bytes
+from .publication import DEFAULT_PARAMS, Document, Params, Publication, gzip_bytes
 from .select import Order
 
 if TYPE_CHECKING:
@@ -38,7 +38,6 @@ CACHE_SIZE = 512
 """Rendered documents kept per corpus version; default feeds and popular queries fit."""
 MAX_HEAT = 1_000_000
 ALLOWED_METHODS = "GET, HEAD"
-_DEFAULT = Params()
 _STATUS = {200: "200 OK", 304: "304 Not Modified"}
 
 
@@ -170,7 +169,7 @@ class Site:
     def rendered(self, path: str) -> Rendered | None:
         """The document at ``path`` with default parameters if this version has rendered
         it already (``None`` otherwise: then :meth:`render` it)."""
-        return self.version.cache.get((path, _DEFAULT))
+        return self.version.cache.get((path, DEFAULT_PARAMS))
 
     def watch(self) -> None:
         """Rescan now, then every ``watch_interval`` seconds in this process.
@@ -231,7 +230,7 @@ def create_app(
 
     def serve(path: str) -> Response:
         try:
-            params = _params(settings) if path.startswith(FEEDS_PREFIX) else Params()
+            params = _params(settings) if path.startswith(FEEDS_PREFIX) else DEFAULT_PARAMS
         except BadRequest as err:
             return _text(400, str(err))
         rendered = site.render(path, params)
