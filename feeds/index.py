@@ -35,7 +35,8 @@ from typing import Any
 
 from . import records
 from .config import Settings
-from .corpus import ITEM_SUFFIXES, duplicate_warning, read_item_file
+from .corpus import duplicate_warning, read_item_file
+from .corpus.files import Stamp, scan
 from .errors import FeedsError, ItemError
 from .model import UNSCORED, Item
 from .select import Order, Query, keys_of, names_hidden
@@ -52,8 +53,6 @@ RACY_NS = 2_000_000_000
 same: a second write within the file system's timestamp granularity leaves it unchanged."""
 MEMORY = ":memory:"
 
-Stamp = tuple[int, int, int]
-"""What tells a file changed: inode, size and modification time in nanoseconds."""
 Problem = tuple[int | None, str, bool]
 """An ItemError as stored: line, message, whether it is a warning."""
 
@@ -577,43 +576,6 @@ class IndexedSelection:
         return hidden
 
 
-def scan(root: Path) -> dict[str, Stamp]:
-    """The stamp of every item file below ``root`` by relative path, as
-    :func:`feeds.corpus.iter_item_files` finds them: hidden names skipped, folder symlinks
-    not followed."""
-    found: dict[str, Stamp] = {}
-    pending = [(str(root), "")]
-    while pending:
-        folder, prefix = pending.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            continue
-        for entry in entries:
-            name = entry.name
-            if name.startswith("."):
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                pending.append((entry.path, f"{prefix}{name}/"))
-            elif os.path.splitext(name)[1].lower() in ITEM_SUFFIXES:
-                if entry.is_symlink() and os.path.isdir(entry.path):  # False for a loop
-                    continue  # a link to a folder is a folder, and folder links are not followed
-                try:
-                    info = entry.stat()
-                    stamp = (info.st_ino, info.st_size, info.st_mtime_ns)
-                except OSError:
-                    stamp = (0, 0, 0)  # a broken link: the reader reports it
-                found[_stored_name(prefix + name)] = stamp
-    return dict(sorted(found.items()))
-
-
-def _stored_name(name: str) -> str:
-    """A relative path as the index stores it: bytes that are not UTF-8 (which Python holds
-    as lone surrogates) written as escapes, as :func:`feeds.errors.printable` shows them."""
-    return _SURROGATE.sub(lambda found: found[0].encode("unicode_escape").decode("ascii"), name)
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _NOT_UTF8 = re.compile(r"\\udc[89a-f][0-9a-f]")
 """A byte that is not UTF-8, as a stored name shows it (``\\udce9``): such a file cannot be
 opened by its stored name, and is reported instead. (A name holding that very text is

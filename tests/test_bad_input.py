@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from feeds import corpus
-from feeds.corpus import MAX_DEPTH, MAX_FILE_BYTES, Corpus, load_corpus
+from feeds.corpus import MAX_DEPTH, MAX_FILE_BYTES, Corpus, frontmatter, load_corpus
 from feeds.errors import ItemError
 
 from .conftest import CorpusWriter, item_text
@@ -83,7 +83,7 @@ def test_bad_files_do_not_stop_a_good_one(write_corpus: CorpusWriter) -> None:
 
 def test_pure_python_yaml_gives_the_same_messages(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without libyaml the reader falls back to PyYAML's own loader, as safely."""
-    monkeypatch.setattr(corpus, "_Loader", yaml.SafeLoader)
+    monkeypatch.setattr(frontmatter, "_Loader", yaml.SafeLoader)
     lines = relative_lines(load_corpus(BAD), BAD)
     for fixture in FIXTURES:
         if fixture.stem == "yaml_syntax_error":
@@ -205,7 +205,7 @@ def test_deep_nesting_gets_our_message_and_line_from_any_yaml_parser(
     before it gives the first events; the reader's refusal and its line must not depend
     on that, nor on whether libyaml is installed at all."""
     if loader == "python":
-        monkeypatch.setattr(corpus, "_Loader", yaml.SafeLoader)
+        monkeypatch.setattr(frontmatter, "_Loader", yaml.SafeLoader)
     elif not yaml.__with_libyaml__:
         pytest.skip("PyYAML is built without libyaml")
     front, line = NESTED_ON_A_LINE[case]

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bench.generate import bad_file, item_file
-from feeds import fastyaml
+from feeds.corpus import plain as fastyaml
 
 from .conftest import SEEDS
 

@@ -1,0 +1,245 @@
+"""The exact reader: every check of an item's fields, each failure a message that names
+the field and its line. It decides what is wrong with a file; the fast path never does."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from ..errors import ItemError
+from ..model import UNSCORED, Image, Item, Provider, Related
+from .frontmatter import FrontMatter
+from .values import (
+    MAX_NUMBER,
+    SPACES,
+    clean_text,
+    is_url,
+    kind,
+    parse_date,
+    show,
+    story_keys,
+    url_problem,
+)
+
+KNOWN_KEYS = frozenset(
+    {
+        "category", "title", "excerpt", "publishedDateTime", "originalUrl", "webUrl",
+        "ampWebUrl", "cdnAmpWebUrl", "type", "quality", "heat", "published", "provider",
+        "topics", "images", "related", "secured",
+    }
+)  # fmt: skip
+
+
+def clean_body(text: str) -> str | None:
+    """The body as published: XML-safe, without blank lines around it, ``None`` if empty."""
+    body = clean_text(text).strip("\n")
+    return body if body.strip() else None
+
+
+class Validator:
+    """Build an item from the fields of one file's front matter, or raise the first
+    problem; problems that keep the item are warnings of ``front``."""
+
+    def __init__(self, front: FrontMatter, source: str) -> None:
+        self.front = front
+        self.source = source
+        self.error = front.error
+        self.warn = front.warn
+
+    def build(self, fields: dict[str, Any], body_text: str) -> Item:
+        for key in fields:
+            if key not in KNOWN_KEYS:
+                self.warn(f"unknown key {show(key)} ignored", key)
+        title = self.required_text(fields, "title")
+        original_url = self.url(fields, "originalUrl")
+        web_url = self.url(fields, "webUrl")
+        url = original_url or web_url
+        if url is None:
+            raise self.error("missing link: give originalUrl or webUrl")
+        heat = self.integer(fields, "heat", minimum=UNSCORED)
+        amp_url, cdn_amp_url = self.url(fields, "ampWebUrl"), self.url(fields, "cdnAmpWebUrl")
+        keys = story_keys(url, web_url, amp_url, cdn_amp_url)
+        return Item(
+            id=keys[0],
+            source=self.source,
+            title=title,
+            url=url,
+            published_at=self.required_date(fields, "publishedDateTime"),
+            published=self.boolean(fields, "published", default=False),
+            excerpt=self.text(fields, "excerpt") or "",
+            category=self.text(fields, "category"),
+            type=self.text(fields, "type"),
+            web_url=web_url,
+            amp_url=amp_url,
+            cdn_amp_url=cdn_amp_url,
+            heat=UNSCORED if heat is None else heat,
+            quality=self.integer(fields, "quality", minimum=0),
+            provider=self.provider(fields, "provider"),
+            topics=self.topics(fields),
+            images=self.images(fields, "images"),
+            related=self.related(fields),
+            body=clean_body(body_text),
+            keys=keys,
+        )
+
+    def text(
+        self, fields: Mapping[str, Any], key: str, prefix: str = "", *, required: bool = False
+    ) -> str | None:
+        value = fields.get(key)
+        where = prefix + key
+        if value is None:
+            if required:
+                raise self.error(f"missing {where}", where)
+            return None
+        if not isinstance(value, str):
+            raise self.error(f"{where} must be text, got {kind(value)} {show(value)}; quote it", where)
+        value = clean_text(value).strip()
+        if required and not value:
+            raise self.error(f"{where} is empty", where)
+        return value or None
+
+    def required_text(self, fields: Mapping[str, Any], key: str, prefix: str = "") -> str:
+        value = self.text(fields, key, prefix, required=True)
+        assert value is not None
+        return value
+
+    def url(self, fields: Mapping[str, Any], key: str, prefix: str = "") -> str | None:
+        value = self.text(fields, key, prefix)
+        if value is not None and (problem := url_problem(value)):
+            raise self.error(f"{prefix}{key} {problem}: {show(value)}", prefix + key)
+        return value
+
+    def optional_url(self, fields: Mapping[str, Any], key: str, prefix: str, what: str) -> str | None:
+        """A nested link: a bad one leaves out ``what`` with a warning, not the item."""
+        try:
+            value = self.url(fields, key, prefix)
+        except ItemError as err:
+            self.warn(f"{err.message}; {what} left out", prefix + key)
+            return None
+        if value is None:
+            self.warn(f"{prefix}{key} is missing; {what} left out", prefix.rstrip("."))
+        return value
+
+    def date(self, fields: Mapping[str, Any], key: str, prefix: str = "") -> datetime | None:
+        value = fields.get(key)
+        if value is None:
+            return None
+        try:
+            return parse_date(value)
+        except ValueError as err:
+            raise self.error(f"{prefix}{key} {err}", prefix + key) from None
+
+    def required_date(self, fields: Mapping[str, Any], key: str) -> datetime:
+        moment = self.date(fields, key)
+        if moment is None:
+            raise self.error(f"missing {key}", key)
+        return moment
+
+    def boolean(self, fields: Mapping[str, Any], key: str, prefix: str = "", *, default: bool) -> bool:
+        value = fields.get(key, default)
+        if not isinstance(value, bool):
+            where = prefix + key
+            raise self.error(f"{where} must be true or false, got {kind(value)} {show(value)}", where)
+        return value
+
+    def integer(self, fields: Mapping[str, Any], key: str, prefix: str = "", *, minimum: int) -> int | None:
+        value = fields.get(key)
+        where = prefix + key
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(f"{where} must be a whole number, got {kind(value)} {show(value)}", where)
+        if value < minimum:
+            raise self.error(f"{where} must be at least {minimum}, got {value}", where)
+        if value > MAX_NUMBER:
+            raise self.error(f"{where} must be at most {MAX_NUMBER:,}, got {show(value)}", where)
+        return int(value)
+
+    def topics(self, fields: Mapping[str, Any]) -> tuple[str, ...]:
+        names: dict[str, str] = {}
+        for index, topic in enumerate(self.sequence(fields, "topics")):
+            if not isinstance(topic, str):
+                where = f"topics[{index}]"
+                raise self.error(f"{where} must be text, got {kind(topic)} {show(topic)}; quote it", where)
+            name = SPACES.sub(" ", clean_text(topic)).strip()
+            if name:
+                names.setdefault(name.casefold(), name)
+        return tuple(names.values())
+
+    def sequence(self, fields: Mapping[str, Any], key: str, prefix: str = "") -> list[Any]:
+        value = fields.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            where = prefix + key
+            raise self.error(f"{where} must be a list, got {kind(value)} {show(value)}", where)
+        return value
+
+    def mappings(
+        self, fields: Mapping[str, Any], key: str, prefix: str = ""
+    ) -> Iterator[tuple[str, Mapping[str, Any]]]:
+        """Each entry of a list of mappings, with its path prefix (``images[0].``)."""
+        for index, entry in enumerate(self.sequence(fields, key, prefix)):
+            where = f"{prefix}{key}[{index}]"
+            if not isinstance(entry, dict):
+                raise self.error(f"{where} must be a mapping, got {kind(entry)}", where)
+            yield f"{where}.", entry
+
+    def images(self, fields: Mapping[str, Any], key: str, prefix: str = "") -> tuple[Image, ...]:
+        images = []
+        for at, entry in self.mappings(fields, key, prefix):
+            url = self.optional_url(entry, "url", at, "image")
+            if url is not None:
+                images.append(
+                    Image(
+                        url=url,
+                        width=self.integer(entry, "width", at, minimum=0),
+                        height=self.integer(entry, "height", at, minimum=0),
+                        cached=self.boolean(entry, "isCached", at, default=False),
+                    )
+                )
+        return tuple(images)
+
+    def provider(self, fields: Mapping[str, Any], key: str, prefix: str = "") -> Provider | None:
+        value = fields.get(key)
+        where = prefix + key
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise self.error(f"{where} must be a mapping, got {kind(value)} {show(value)}", where)
+        at = where + "."
+        return Provider(
+            name=self.required_text(value, "name", at),
+            domain=self.text(value, "domain", at),
+            images=self.images(value, "images", at),
+        )
+
+    def related(self, fields: Mapping[str, Any]) -> tuple[Related, ...]:
+        stories = []
+        for at, entry in self.mappings(fields, "related"):
+            title = self.text(entry, "title", at)
+            # The same link, and so the same id, that the story has as an item.
+            key = "originalUrl" if entry.get("originalUrl") is not None else "webUrl"
+            url = self.optional_url(entry, key, at, "related story")
+            if title is None:
+                self.warn(f"{at}title is missing; related story left out", at.rstrip("."))
+            if title is None or url is None:
+                continue
+            links = (entry.get(name) for name in ("webUrl", "ampWebUrl", "cdnAmpWebUrl"))
+            keys = story_keys(url, *(u.strip() for u in links if isinstance(u, str) and is_url(u.strip())))
+            stories.append(
+                Related(
+                    keys=keys,
+                    id=keys[0],
+                    title=title,
+                    url=url,
+                    excerpt=self.text(entry, "excerpt", at) or "",
+                    published_at=self.date(entry, "publishedDateTime", at),
+                    type=self.text(entry, "type", at),
+                    provider=self.provider(entry, "provider", at),
+                    quality=self.integer(entry, "quality", at, minimum=0),
+                    images=self.images(entry, "images", at),
+                )
+            )
+        return tuple(stories)
