@@ -13,11 +13,11 @@ from typing import Any, TypeVar
 
 import click
 
+from .clock import utc_now
 from .config import Settings, load_settings
-from .corpus import ITEM_SUFFIXES, Corpus, load_corpus
+from .corpus import ITEM_SUFFIXES
 from .errors import FeedsError
-from .select import Selection
-from .web import utc_now
+from .index import Survey, open_index
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -65,20 +65,19 @@ def check(corpus: Path | None) -> None:
     Prints each error (to stderr) and warning (to stdout) as path:line: message, then a
     summary. Exits with status 1 when any file is rejected, 0 otherwise.
     """
-    loaded = _load(corpus)
-    for problem in loaded.problems:
+    root, survey = _survey(corpus)
+    for problem in survey.problems:
         click.echo(str(problem), err=not problem.warning)
-    if not loaded.files:
+    if not survey.files:
         suffixes = ", ".join(f"*{suffix}" for suffix in sorted(ITEM_SUFFIXES))
-        click.echo(f"{loaded.root}: warning: no item files ({suffixes}) in this folder")
-    selection = Selection(loaded.items, utc_now())
-    for collision in selection.topics.collisions:
+        click.echo(f"{root}: warning: no item files ({suffixes}) in this folder")
+    for collision in survey.topics.collisions:
         click.echo(f"warning: {collision}")
     click.echo(
-        f"{loaded.files} files, {len(loaded.items)} items, {len(selection.items)} published, "
-        f"{loaded.rejected} rejected, {len(selection.topics)} topics"
+        f"{survey.files} files, {survey.items} items, {survey.published} published, "
+        f"{survey.rejected} rejected, {len(survey.topics)} topics"
     )
-    if loaded.rejected:
+    if survey.rejected:
         raise SystemExit(1)
 
 
@@ -90,21 +89,27 @@ def topics(corpus: Path | None) -> None:
     Only items published by now count. Rejected files are counted on stderr; `feeds check`
     tells why.
     """
-    loaded = _load(corpus)
-    if loaded.rejected:
-        click.echo(f"{loaded.rejected} of {loaded.files} files rejected; 'feeds check' tells why", err=True)
-    index = Selection(loaded.items, utc_now()).topics
+    _, survey = _survey(corpus)
+    if survey.rejected:
+        click.echo(f"{survey.rejected} of {survey.files} files rejected; 'feeds check' tells why", err=True)
+    index = survey.topics
     width = max((len(topic.slug) for topic in index), default=4)
     click.echo(f"{'SLUG':<{width}}  {'ITEMS':>5}  NAME")
     for topic in index:
         click.echo(f"{topic.slug:<{width}}  {topic.count:>5}  {topic.name}")
 
 
-def _load(corpus: Path | None) -> Corpus:
-    """The corpus of ``check`` and ``topics``; a missing folder is a user error."""
+def _survey(corpus: Path | None) -> tuple[Path, Survey]:
+    """The corpus of ``check`` and ``topics``, read through its index (only changed files are
+    read again, the rest in parallel); a missing folder is a user error."""
     settings = resolve_settings(corpus)
     try:
-        return load_corpus(settings.corpus)
+        index = open_index(settings)
+        try:
+            index.refresh()
+            return settings.corpus, index.survey(utc_now())
+        finally:
+            index.close()
     except FeedsError as err:
         raise click.ClickException(str(err)) from None
 

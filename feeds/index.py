@@ -399,9 +399,36 @@ class CorpusIndex:
         )
         return [records.loads(data) for (data,) in rows]
 
+    def survey(self, now: datetime) -> Survey:
+        """What ``feeds check`` and ``feeds topics`` say of the corpus as visible at ``now``."""
+        selection = self.selection(now)
+        stories = self.db.execute("SELECT count(DISTINCT id) FROM items").fetchone()[0]
+        return Survey(
+            files=self.file_count(),
+            items=int(stories),
+            published=selection.count(Query()),
+            problems=tuple(self.problems()),
+            topics=selection.topics,
+        )
+
     def selection(self, now: datetime) -> IndexedSelection:
         """The items visible at ``now``, answered from this thread's connection."""
         return IndexedSelection(self, now)
+
+
+@dataclass(frozen=True, slots=True)
+class Survey:
+    """A corpus in numbers: files, stories, those published now, problems and topics."""
+
+    files: int
+    items: int
+    published: int
+    problems: tuple[ItemError, ...]
+    topics: TopicIndex
+
+    @property
+    def rejected(self) -> int:
+        return len({problem.path for problem in self.problems if not problem.warning})
 
 
 class _Transaction:

@@ -13,7 +13,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask import Flask, Response, request
@@ -22,6 +22,7 @@ from werkzeug.http import http_date, parse_accept_header, parse_date, parse_etag
 
 from .builders import Format
 from .catalogue import FEEDS_PREFIX, INDEX_PATH, OPML_PATH
+from .clock import utc_now
 from .config import Settings
 from .index import Refresh, open_index
 from .live import Watcher
@@ -39,10 +40,6 @@ CACHE_SIZE = 512
 MAX_HEAT = 1_000_000
 ALLOWED_METHODS = "GET, HEAD"
 _STATUS = {200: "200 OK", 304: "304 Not Modified"}
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
