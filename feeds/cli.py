@@ -107,7 +107,7 @@ def _survey(corpus: Path | None) -> tuple[Path, Survey]:
         index = open_index(settings)
         try:
             index.refresh()
-            return settings.corpus, index.survey(utc_now())
+            return settings.corpus, index.recovering(lambda: index.survey(utc_now()))
         finally:
             index.close()
     except FeedsError as err:

@@ -84,13 +84,17 @@ def export_site(
             out.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise FeedsError(f"cannot create {out}: {err.strerror or err}") from None
-        publication = Publication.from_source(index.selection(now), settings)
-        report = ExportReport(problems=tuple(index.problems()))
-        with _Tree(out) as tree:
-            _export(publication, tree, report, gzip_too=gzip_too, progress=progress)
+
+        def export() -> ExportReport:
+            publication = Publication.from_source(index.selection(now), settings)
+            report = ExportReport(problems=tuple(index.problems()))
+            with _Tree(out) as tree:
+                _export(publication, tree, report, gzip_too=gzip_too, progress=progress)
+            return report
+
+        return index.recovering(export)
     finally:
         index.close()
-    return report
 
 
 def _export(

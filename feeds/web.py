@@ -110,9 +110,12 @@ class Site:
         self._watcher_pid = 0
 
     def _publish(self) -> Version:
-        generation = self.index.generation
-        selection = self.index.selection(self.clock())
-        return Version(Publication.from_source(selection, self.settings), generation)
+        def publish() -> Version:
+            generation = self.index.generation
+            selection = self.index.selection(self.clock())
+            return Version(Publication.from_source(selection, self.settings), generation)
+
+        return self.index.recovering(publish)
 
     @staticmethod
     def _log(refresh: Refresh) -> None:
@@ -151,7 +154,7 @@ class Site:
             if held is not None:
                 version.cache.move_to_end(key)
                 return held
-        document = version.publication.render(path, params)
+        document = self.index.recovering(lambda: version.publication.render(path, params))
         if document is None:
             return None
         gz = gzip_bytes(document.body)

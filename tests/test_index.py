@@ -15,6 +15,8 @@ from feeds import index as index_module
 from feeds.corpus import load_corpus
 from feeds.errors import FeedsError
 from feeds.index import CorpusIndex, scan
+from feeds.index import rows as index_rows
+from feeds.index import store as index_store
 from feeds.select import Order, Query, Selection
 
 from .conftest import NOW, SEEDS, CorpusWriter, item_text, minimal_item
@@ -40,8 +42,12 @@ def queries(selection: Selection) -> list[Query]:
     return found
 
 
+@pytest.mark.parametrize("bulk", [True, False], ids=["built in bulk", "one transaction"])
 @pytest.mark.parametrize("now", [NOW, datetime(2021, 6, 1, tzinfo=UTC)], ids=["after all", "mid-corpus"])
-def test_index_selection_equals_the_in_memory_selection(generated: Path, now: datetime) -> None:
+def test_index_selection_equals_the_in_memory_selection(
+    generated: Path, now: datetime, bulk: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(index_module, "BULK_THRESHOLD", 1 if bulk else 10**9)
     corpus = load_corpus(generated)
     reference = Selection(corpus.items, now)
     index = CorpusIndex(generated)
@@ -74,7 +80,7 @@ def test_seeds_hide_the_unpublished_related_story() -> None:
 
 def test_parallel_reading_gives_the_same_index(generated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     serial = CorpusIndex(generated, workers=1)
-    monkeypatch.setattr(index_module, "PARALLEL_THRESHOLD", 10)
+    monkeypatch.setattr(index_rows, "PARALLEL_THRESHOLD", 10)
     parallel = CorpusIndex(generated, workers=2)
     try:
         assert serial.refresh().read == parallel.refresh().read == 600
@@ -173,7 +179,7 @@ def test_an_index_of_another_folder_or_version_starts_anew(
     index.refresh()
     assert [item.title for item in index.items()] == ["From the second"]
     index.close()
-    monkeypatch.setattr(index_module, "SCHEMA_VERSION", "next")
+    monkeypatch.setattr(index_store, "SCHEMA_VERSION", "next")
     index = CorpusIndex(second, path)
     assert index.items() == []
     index.close()

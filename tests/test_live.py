@@ -16,7 +16,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-import feeds.index
+import feeds.index.rows
 from feeds.config import Settings
 from feeds.corpus import read_item_file
 from feeds.errors import FeedsError
@@ -246,7 +246,7 @@ def test_settled_files_are_not_reread(write_corpus: CorpusWriter, monkeypatch: p
         reads.append(path.name)
         return read_item_file(path, root)
 
-    monkeypatch.setattr(feeds.index, "read_item_file", counted)
+    monkeypatch.setattr(feeds.index.rows, "read_item_file", counted)
     assert index.refresh().changed is False
     assert reads == []
     (root / "3.txt").write_text(story(3, topics=["AI"], title="Changed"), encoding="utf-8")

@@ -1,0 +1,99 @@
+"""What the index stores of one file, made from reading it: in this process, or in worker
+processes when many files changed."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+from .. import records
+from ..corpus import read_item_file
+from ..model import Item
+from ..select import keys_of
+from ..topics import topic_key
+from .store import CHUNK
+
+PARALLEL_THRESHOLD = 2000
+"""Fewer changed files than this are read in this process: starting workers costs more."""
+
+Problem = tuple[int | None, str, bool]
+"""An ItemError as stored: line, message, whether it is a warning."""
+
+_NOT_UTF8 = re.compile(r"\\udc[89a-f][0-9a-f]")
+"""A byte that is not UTF-8, as a stored name shows it (``\\udce9``): such a file cannot be
+opened by its stored name, and is reported instead. (A name holding that very text is
+taken for one too.)"""
+
+
+Read = tuple[str, "Row | None", list[Problem]]
+"""What reading one file gave: its path, its row of the items table, its problems."""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """An item as the index stores it: the columns it is selected by, and its record."""
+
+    id: str
+    published: bool
+    published_at: int
+    heat: int
+    quality: int | None
+    digest: str
+    related: str
+    """The keys of each related story, stories apart by spaces, keys by commas."""
+    topics: tuple[tuple[str, str], ...]
+    """(key, name) of each topic, one per key."""
+    keys: tuple[str, ...]
+    data: bytes
+
+    @classmethod
+    def of(cls, item: Item) -> Row:
+        data = records.dumps(item)
+        names = {topic_key(name): name for name in reversed(item.topics)}
+        return cls(
+            id=item.id,
+            published=item.published,
+            published_at=records.seconds(item.published_at),
+            heat=item.heat,
+            quality=item.quality,
+            digest=records.digest(data),
+            related=" ".join(",".join(keys_of(story)) for story in item.related),
+            topics=tuple(names.items()),
+            keys=keys_of(item),
+            data=data,
+        )
+
+
+def read_chunk(root: str, paths: Iterable[str]) -> list[Read]:
+    """Read files, in a worker process for a big refresh."""
+    base = Path(root)
+    results: list[Read] = []
+    for path in paths:
+        if _NOT_UTF8.search(path):
+            results.append((path, None, [(None, "the file name is not UTF-8; rename the file", False)]))
+            continue
+        result = read_item_file(base / path, base)
+        problems: list[Problem] = [(p.line, p.message, p.warning) for p in result.problems]
+        results.append((path, None if result.item is None else Row.of(result.item), problems))
+    return results
+
+
+def read_files(root: Path, paths: list[str], workers: int) -> Iterator[list[Read]]:
+    """The files read, in batches: in this process, or in ``workers`` processes (one batch
+    per task) when there are many."""
+    chunks = [paths[start : start + CHUNK] for start in range(0, len(paths), CHUNK)]
+    if len(paths) < PARALLEL_THRESHOLD or workers < 2:
+        for chunk in chunks:
+            yield read_chunk(str(root), chunk)
+        return
+    # Fork where this is the only thread (a command): quick, and nothing to re-import. A
+    # server refreshes from a thread, and forking a threaded process can copy a lock
+    # another thread holds: spawn there.
+    method = "fork" if threading.active_count() == 1 else "spawn"
+    with ProcessPoolExecutor(workers, mp_context=get_context(method)) as pool:
+        yield from pool.map(read_chunk, [str(root)] * len(chunks), chunks)

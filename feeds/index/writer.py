@@ -1,0 +1,203 @@
+"""Bring an index up to date: the rows of files read again, the removal of files gone, and
+the election of the copy of each story that is published.
+
+A change is one transaction of the index, so no reader sees half of one. A first reading,
+which writes every row, is built in a new file beside the index and renamed over it when
+complete: a build killed at any moment leaves the previous file, and never half a new one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..corpus.files import Stamp
+from ..errors import ItemError
+from . import store
+from .rows import Read, read_files
+from .store import INDEXES, TABLES, Transaction, batches
+
+
+@dataclass(frozen=True, slots=True)
+class Refresh:
+    """What one refresh found: files read again, files gone, and whether the published
+    content changed (a file rewritten with the same content is no change)."""
+
+    read: int = 0
+    removed: int = 0
+    changed: bool = False
+    problems: tuple[ItemError, ...] = ()
+    """The problems of the files read in this refresh."""
+    stories: frozenset[str] = field(default=frozenset())
+    """The ids of the stories whose files were read again or removed."""
+
+
+def update(
+    db: sqlite3.Connection,
+    root: Path,
+    on_disk: dict[str, Stamp],
+    changed: list[str],
+    removed: list[str],
+    workers: int,
+) -> Refresh:
+    """Read ``changed`` files again and forget ``removed`` ones, in one transaction."""
+    problems: list[ItemError] = []
+    different = bool(removed)
+    with Transaction(db):
+        old = _digests(db, changed)
+        stories = _stories_of(db, changed + removed)
+        _delete(db, changed + removed)
+        for batch in read_files(root, changed, workers):
+            insert(db, batch, on_disk)
+            for path, row, found in batch:
+                problems.extend(_errors(root, path, found))
+                if row is not None:
+                    stories.add(row.id)
+                stored = (None if row is None else row.digest, json.dumps(found) if found else None)
+                different = different or old.get(path) != stored
+        elect(db, stories)
+        if different:
+            db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+    return Refresh(len(changed), len(removed), different, tuple(problems), frozenset(stories))
+
+
+def build(
+    path: Path, root: Path, key: str, on_disk: dict[str, Stamp], workers: int, generation: int
+) -> Refresh:
+    """Write a new index of every file of ``on_disk`` to a file beside ``path``, then put it
+    in place of ``path`` (whose connections the caller has closed). ``key`` is the folder
+    the index is of; ``generation`` is the new file's first."""
+    for stale in path.parent.glob(f"{path.name}.build-*"):  # left by a build that was killed
+        stale.unlink(missing_ok=True)
+    temporary = path.with_name(f"{path.name}.build-{os.getpid()}")
+    # No journal and no syncing while it is written: until it is renamed, nobody reads it.
+    db = sqlite3.connect(temporary, isolation_level=None)
+    problems: list[ItemError] = []
+    stories: set[str] = set()
+    try:
+        db.execute("PRAGMA journal_mode=OFF")
+        db.execute("PRAGMA synchronous=OFF")
+        db.execute("PRAGMA cache_size=-65536")
+        db.executescript(TABLES)
+        db.execute("BEGIN")
+        for batch in read_files(root, list(on_disk), workers):
+            insert(db, batch, on_disk)
+            for name, row, found in batch:
+                problems.extend(_errors(root, name, found))
+                if row is not None:
+                    stories.add(row.id)
+        for statement in filter(str.strip, INDEXES.split(";")):  # after the rows: one sort each
+            db.execute(statement)
+        elect(db, None)
+        db.executemany(
+            "INSERT INTO meta VALUES (?, ?)",
+            [("schema", store.SCHEMA_VERSION), ("root", key), ("generation", str(generation))],
+        )
+        db.execute("COMMIT")
+    finally:
+        db.close()
+    _sync(temporary)
+    for suffix in ("-wal", "-shm"):  # the old file's log must not be taken for the new file's
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    os.replace(temporary, path)
+    _sync(path.parent)
+    return Refresh(len(on_disk), 0, True, tuple(problems), frozenset(stories))
+
+
+def _sync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _errors(root: Path, path: str, found: Iterable[tuple[int | None, str, bool]]) -> list[ItemError]:
+    return [ItemError(root / path, message, line, warning=warning) for line, message, warning in found]
+
+
+def insert(db: sqlite3.Connection, batch: list[Read], stamps: dict[str, Stamp]) -> None:
+    db.executemany(
+        "INSERT INTO files VALUES (?, ?, ?, ?, ?)",
+        [(path, *stamps[path], json.dumps(found) if found else None) for path, _, found in batch],
+    )
+    rows = [(path, row) for path, row, _ in batch if row is not None]
+    db.executemany(
+        "INSERT INTO items (path, id, published, published_at, heat, quality, digest, related, data)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (path, r.id, r.published, r.published_at, r.heat, r.quality, r.digest, r.related, r.data)
+            for path, r in rows
+        ],
+    )
+    db.executemany(
+        "INSERT INTO item_topics (path, key, name, published_at, id, heat, quality)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (path, key, name, r.published_at, r.id, r.heat, r.quality)
+            for path, r in rows
+            for key, name in r.topics
+        ],
+    )
+    db.executemany(
+        "INSERT INTO item_keys (path, key) VALUES (?, ?)",
+        [(path, key) for path, r in rows for key in r.keys],
+    )
+
+
+def _digests(db: sqlite3.Connection, paths: list[str]) -> dict[str, tuple[str | None, str | None]]:
+    """What each file gave when last read: its record's digest and its problems."""
+    found: dict[str, tuple[str | None, str | None]] = {}
+    for marks, batch in batches(paths):
+        for path, digest, problems in db.execute(
+            f"SELECT files.path, items.digest, files.problems FROM files"
+            f" LEFT JOIN items ON items.path = files.path WHERE files.path IN ({marks})",
+            batch,
+        ):
+            found[path] = (digest, problems)
+    return found
+
+
+def _stories_of(db: sqlite3.Connection, paths: list[str]) -> set[str]:
+    stories: set[str] = set()
+    for marks, batch in batches(paths):
+        rows = db.execute(f"SELECT id FROM items WHERE path IN ({marks})", batch)
+        stories.update(row[0] for row in rows)
+    return stories
+
+
+def _delete(db: sqlite3.Connection, paths: list[str]) -> None:
+    for marks, batch in batches(paths):
+        for table in ("files", "items", "item_topics", "item_keys"):
+            db.execute(f"DELETE FROM {table} WHERE path IN ({marks})", batch)
+
+
+def elect(db: sqlite3.Connection, stories: set[str] | None) -> None:
+    """Mark the copy of each story that is published: the newest, then the first path,
+    as :func:`feeds.corpus.assemble` decides. ``None`` means every story."""
+    if stories is None:
+        db.execute(
+            "UPDATE items SET winner = path IN (SELECT path FROM ("
+            " SELECT path, row_number() OVER (PARTITION BY id ORDER BY published_at DESC, path)"
+            " AS rank FROM items) WHERE rank = 1)"
+        )
+        db.execute("UPDATE items SET listed = winner AND published")
+        db.execute("UPDATE item_topics SET listed = 0 WHERE listed != 0")
+        db.execute(
+            "UPDATE item_topics SET listed = 1 WHERE path IN (SELECT path FROM items WHERE listed = 1)"
+        )
+        return
+    for story in sorted(stories):
+        rows = db.execute(
+            "SELECT path, published FROM items WHERE id = ? ORDER BY published_at DESC, path", (story,)
+        ).fetchall()
+        for rank, (path, published) in enumerate(rows):
+            listed = int(rank == 0 and bool(published))
+            db.execute(
+                "UPDATE items SET listed = ?, winner = ? WHERE path = ?", (listed, int(rank == 0), path)
+            )
+            db.execute("UPDATE item_topics SET listed = ? WHERE path = ?", (listed, path))
