@@ -1,6 +1,6 @@
 """Measure `feeds` on synthetic corpora and write BENCHMARKS.md.
 
-    python -m bench                      # 1k, 10k and 100k items; needs Debian's wrk
+    python -m bench                      # 1k, 10k and 100k items; needs Debian's wrk and hugo
     python -m bench --sizes 1000 --repeat 1 --out /tmp/b.md   # a quick look
 
 Every figure stands beside a baseline measured in the same run, as a ratio: the machine
@@ -32,11 +32,13 @@ from pathlib import Path
 from feeds.server import THREADS
 
 from .generate import generate
+from .hugo import Work, find_hugo, version
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPORA = ROOT / "bench" / "corpora"
 PYTHON = sys.executable
 NOTES = "<!-- notes: kept by python -m bench -->"
+HUGO = "Hugo, cold build"
 
 
 @dataclass
@@ -111,7 +113,7 @@ def touch_one(root: Path) -> Callable[[], None]:
 # -- exports ----------------------------------------------------------------------------
 
 
-def export_figures(size: int, times: int, work: Path) -> dict[str, Run]:
+def export_figures(size: int, times: int, work: Path, hugo: str | None) -> dict[str, Run]:
     root = corpus(size)
     index, out = work / "index.sqlite3", work / "out"
     env = environment(index)
@@ -132,8 +134,10 @@ def export_figures(size: int, times: int, work: Path) -> dict[str, Run]:
             lambda: shutil.rmtree(work / "naive", ignore_errors=True),
         ),
         "cold export": repeat(times, lambda: run(export, env), fresh),
-        "warm export, nothing changed": repeat(max(times, 5), lambda: run(export, env)),
     }
+    if hugo:
+        figures[HUGO] = hugo_build(hugo, root, work / "hugo", times)
+    figures["warm export, nothing changed"] = repeat(max(times, 5), lambda: run(export, env))
     edit = touch_one(root)
     figures["one file changed"] = repeat(max(times, 5), lambda: run(export, env), edit)
     extra = root / "000" / "zz_added.txt"
@@ -160,6 +164,18 @@ def export_figures(size: int, times: int, work: Path) -> dict[str, Run]:
     delete()
     run(export, env)  # leave the index matching the corpus for the server figures
     return figures
+
+
+def hugo_build(hugo: str, root: Path, folder: Path, times: int) -> Run:
+    """Hugo building the same corpus as a site of the same feeds, from a fresh output folder
+    and resource cache each time (converting the corpus is not timed)."""
+    work = Work.at(folder)
+    # In a process of its own: a child's peak RSS, as wait4 reports it, starts from ours.
+    run([PYTHON, "-m", "bench.hugo", str(root), str(folder), "--convert-only"])
+    figure = repeat(times, lambda: run(work.build_command(hugo)), work.fresh)
+    if not (work.out / "index.json").is_file():
+        raise SystemExit(f"hugo made no feeds from {work.site}")
+    return figure
 
 
 # -- the server -------------------------------------------------------------------------
@@ -329,7 +345,11 @@ def machine() -> str:
 
 
 def report(
-    sizes: list[int], exports: dict[int, dict[str, Run]], servers: dict[int, ServerFigures], command: str
+    sizes: list[int],
+    exports: dict[int, dict[str, Run]],
+    servers: dict[int, ServerFigures],
+    command: str,
+    hugo: str | None,
 ) -> str:
     lines = [
         "# Benchmarks",
@@ -356,9 +376,25 @@ def report(
         ("cold export / libyaml parse, one core", "libyaml parse, one core"),
         ("cold export / naive PyYAML + feedgen", "naive PyYAML + feedgen"),
         ("cold export / read every file", "read every file"),
+        ("cold export / Hugo", HUGO),
     ):
+        if any(base not in exports[s] for s in sizes):
+            continue
         cells = [f"{exports[s]['cold export'].seconds / exports[s][base].seconds:.2f}" for s in sizes]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append("")
+    if hugo:
+        lines += [
+            f"Hugo (`{hugo}`)",
+            "builds the same corpus, converted into a Hugo site by `bench/hugo.py`, into the same",
+            "feeds: all topics and each topic, in RSS, Atom and JSON Feed, the 50 newest items each",
+            "(`python -m bench.hugo CORPUS WORK` checks that both hold the same items). Each build",
+            "starts from fresh output and cache folders and uses every core; the conversion is not",
+            "timed. `feeds export` also writes the feeds of the selection `hot`, the index page and",
+            "the OPML file.",
+        ]
+    else:
+        lines.append("Hugo was missing, so its rows are left out.")
     lines += ["", "## Server", ""]
     lines += ["| | " + " | ".join(label(s) for s in servers) + " |", "|---|" + "---|" * len(servers)]
     rows: list[tuple[str, Callable[[ServerFigures], str]]] = [
@@ -400,13 +436,18 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk")
+    hugo = find_hugo()
+    hugo_version = version(hugo) if hugo else None
+    print(
+        hugo_version or "Hugo is missing (not on PATH, and not installable here): the Hugo rows are skipped"
+    )
     exports: dict[int, dict[str, Run]] = {}
     servers: dict[int, ServerFigures] = {}
     for size in args.sizes:
         with tempfile.TemporaryDirectory(prefix="feeds-bench-") as folder:
             work = Path(folder)
             print(f"{label(size)}: exports ...", flush=True)
-            exports[size] = export_figures(size, args.repeat, work)
+            exports[size] = export_figures(size, args.repeat, work, hugo)
             print(f"{label(size)}: server ...", flush=True)
             servers[size] = server_figures(size, work, args.load_seconds)
     command = "python -m bench" + "".join(
@@ -418,7 +459,7 @@ def main() -> None:
         )
         if value != default
     )
-    text = report(args.sizes, exports, servers, command)
+    text = report(args.sizes, exports, servers, command, hugo_version)
     # What follows the marker is written by hand (the analysis, the load test): kept.
     if args.out.exists() and NOTES in (old := args.out.read_text(encoding="utf-8")):
         text += "\n" + NOTES + old.split(NOTES, 1)[1]
