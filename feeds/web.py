@@ -21,12 +21,14 @@ from werkzeug.datastructures import ETags
 from werkzeug.http import http_date, parse_accept_header, parse_date, parse_etags
 
 from .builders import Format
+from .builders.uri import as_uri
 from .catalogue import FEEDS_PREFIX, INDEX_PATH, OPML_PATH
 from .config import Settings
 from .index import Refresh, open_index
 from .live import Watcher
 from .publication import DEFAULT_PARAMS, Document, Params, Publication, gzip_bytes
 from .select import Order
+from .websub.links import hub_links, hub_urls
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -386,7 +388,8 @@ def not_modified(
 
 
 def _link_header(path: str, params: Params, settings: Settings) -> str:
-    """``self`` and the same feed in the other formats, with the request's parameters."""
+    """``self`` and the same feed in the other formats, with the request's parameters,
+    then the WebSub hubs of a feed with none (written as the document writes them)."""
     stem, _, ext = path.rpartition(".")
     query = params.query_string()
     suffix = f"?{query}" if query else ""
@@ -394,7 +397,9 @@ def _link_header(path: str, params: Params, settings: Settings) -> str:
     links = []
     for fmt in Format:
         rel = "self" if fmt.value == ext else "alternate"
-        links.append(f'<{base}.{fmt.value}{suffix}>; rel="{rel}"; type="{fmt.media_type}"')
+        links.append(f'<{as_uri(f"{base}.{fmt.value}{suffix}")}>; rel="{rel}"; type="{fmt.media_type}"')
+    if not query:
+        links += hub_links(hub_urls(settings))
     return ", ".join(links)
 
 
