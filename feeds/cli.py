@@ -120,6 +120,7 @@ def _load(corpus: Path | None) -> Corpus:
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
 @click.option("--cache-max-age", help="Seconds clients may reuse a feed (Cache-Control max-age).")
 @click.option("--watch-interval", help="Seconds between two scans of the corpus for changes.")
+@click.option("--hub", is_flag=True, default=None, help="Be a WebSub hub of these feeds, at /websub.")
 @site_options
 def serve(corpus: Path | None, host: str, port: int, workers: int, **flags: Any) -> None:
     """Serve the feeds over HTTP with a production WSGI server (gunicorn).
@@ -133,7 +134,10 @@ def serve(corpus: Path | None, host: str, port: int, workers: int, **flags: Any)
     if not settings.corpus.is_dir():
         raise click.ClickException(f"corpus folder not found: {settings.corpus}")
     _configure_logging()
-    run(settings, host=host, port=port, workers=workers, echo=click.echo)
+    try:
+        run(settings, host=host, port=port, workers=workers, echo=click.echo)
+    except FeedsError as err:
+        raise click.ClickException(str(err)) from None
 
 
 @main.command()

@@ -33,14 +33,14 @@ def comparable(url: str) -> str:
     """``url`` as two URLs of the same resource write it alike: percent-encoded unreserved
     characters decoded (WebSub §5.1.1), scheme and host in lower case, no default port."""
     url = _UNRESERVED_ESCAPE.sub(lambda found: chr(int(found[1], 16)), url)
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return url  # no URL: it compares equal to nothing but itself
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"
-    try:
-        port = parts.port
-    except ValueError:
-        return url
     netloc = host if port in (None, _DEFAULT_PORTS.get(parts.scheme)) else f"{host}:{port}"
     return urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, parts.fragment))
 
