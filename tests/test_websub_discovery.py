@@ -156,3 +156,27 @@ def test_link_header_names_the_hubs_and_the_topic_of_the_document(http: FlaskCli
 def test_no_hub_no_hub_in_the_link_header() -> None:
     client = create_app(Settings(corpus=SEEDS, base_url=BASE), clock=lambda: NOW, watch=False).test_client()
     assert 'rel="hub"' not in client.get("/feeds/all.atom").headers["Link"]
+
+
+def test_under_another_wsgi_server_the_built_in_hub_is_off(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its work runs in the watcher process of ``feeds serve``: elsewhere no feed names it."""
+    import runpy
+
+    from tests.conftest import ROOT
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FEEDS_CORPUS", str(SEEDS))
+    monkeypatch.setenv("FEEDS_BASE_URL", BASE)
+    monkeypatch.setenv("FEEDS_HUB", "1")
+    monkeypatch.setenv("FEEDS_HUBS", HUBS[0])
+    app = runpy.run_path(str(ROOT / "wsgi.py"))["app"]
+    try:
+        client = app.test_client()
+        assert client.post("/websub", data="hub.mode=subscribe").status_code == 404
+        assert document_links(Format.JSON, client.get("/feeds/all.json").data)[1] == [HUBS[0]]
+        assert "the built-in WebSub hub runs only under `feeds serve`" in caplog.text
+        assert "only `feeds serve` pings them" in caplog.text
+    finally:
+        app.extensions["feeds"].close()
