@@ -199,7 +199,8 @@ def _seconds(value: Any) -> float:
     return number
 
 
-def _absolute_url(value: Any) -> str:
+def _http_url(value: Any, *, query: bool, ascii_only: bool, rule: str) -> str:
+    """An absolute http(s) URL with no fragment or space (``query`` allowed or not)."""
     url = _text(value)
     parts = urlsplit(url)
     try:
@@ -209,30 +210,22 @@ def _absolute_url(value: Any) -> str:
     if (
         parts.scheme not in {"http", "https"}
         or not parts.hostname
-        or parts.query
+        or (parts.query and not query)
         or parts.fragment
+        or (ascii_only and not url.isascii())
         or any(ch.isspace() for ch in url)
     ):
-        raise ValueError(f"must be an absolute http(s) URL with no query, got {url!r}")
+        raise ValueError(f"must be an absolute http(s) URL {rule}, got {url!r}")
+    return url
+
+
+def _absolute_url(value: Any) -> str:
+    url = _http_url(value, query=False, ascii_only=False, rule="with no query")
     return url if url.endswith("/") else url + "/"
 
 
 def _hub_url(value: Any) -> str:
-    url = _text(value)
-    parts = urlsplit(url)
-    try:
-        _ = parts.port
-    except ValueError:
-        raise ValueError(f"hub {url!r} has a bad port") from None
-    if (
-        parts.scheme not in {"http", "https"}
-        or not parts.hostname
-        or parts.fragment
-        or not url.isascii()
-        or any(ch.isspace() for ch in url)
-    ):
-        raise ValueError(f"hub {url!r} must be an absolute http(s) URL of ASCII characters, with no fragment")
-    return url
+    return _http_url(value, query=True, ascii_only=True, rule="of ASCII characters with no fragment")
 
 
 def _hubs(value: Any) -> tuple[str, ...]:
