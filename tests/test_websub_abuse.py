@@ -6,7 +6,6 @@ connection made); bounded secrets, bodies and numbers of subscriptions."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -23,6 +22,7 @@ from feeds.web import create_app
 from feeds.websub.endpoint import MAX_BODY, RESOLVE_TIMEOUT, Endpoint
 from feeds.websub.hub import Hub
 from feeds.websub.store import Intent, Mode, Pending, Store
+from tests import websub_peers
 from tests.conftest import NOW, CorpusWriter
 from tests.test_serve_process import serving
 from tests.test_web import story
@@ -295,10 +295,7 @@ def test_any_form_gets_an_answer_never_a_500(client: FlaskClient, fields: list[t
 # -- at connect time ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def subscriber() -> Iterator[Subscriber]:
-    with Subscriber() as running:
-        yield running
+subscriber = websub_peers.subscriber
 
 
 def test_dns_rebinding_is_caught_when_the_hub_calls_back(

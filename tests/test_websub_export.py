@@ -8,11 +8,10 @@ import json
 import time
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner, Result
 
 from feeds.cli import EXPORT_PING_WAIT, main
-from tests.conftest import CorpusWriter
+from tests import test_serve_process
 from tests.test_web import story
 from tests.websub_peers import Seen, StandInHub, closed_port
 
@@ -21,15 +20,7 @@ BOUND = EXPORT_PING_WAIT + 10
 """Seconds an export with a hub that fails may take at most, a small corpus and all."""
 
 
-@pytest.fixture
-def corpus(write_corpus: CorpusWriter) -> Path:
-    return write_corpus(
-        {
-            "a.txt": story(1, topics=["AI"], heat=80),
-            "b.txt": story(2, topics=["AI", "Space"], heat=20),
-            "c.txt": story(3, topics=["Space"], heat=60),
-        }
-    )
+corpus = test_serve_process.corpus  # the serve tests' three stories
 
 
 def export(corpus: Path, out: Path, *args: str, env: dict[str, str] | None = None) -> Result:

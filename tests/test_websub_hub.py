@@ -21,6 +21,7 @@ from feeds.index import CorpusIndex, open_index
 from feeds.publication import Publication
 from feeds.web import create_app
 from feeds.websub.hub import DELIVERY_BACKOFF, Hub
+from tests import websub_peers
 from tests.conftest import CorpusWriter
 from tests.test_web import feed_urls, story, url_of
 from tests.websub_peers import StandInHub, Subscriber
@@ -106,10 +107,7 @@ def rig(corpus: Path, tmp_path: Path) -> Iterator[Rig]:
     made.index.close()
 
 
-@pytest.fixture
-def subscriber() -> Iterator[Subscriber]:
-    with Subscriber() as running:
-        yield running
+subscriber = websub_peers.subscriber
 
 
 # -- verification of intent ---------------------------------------------------------------------

@@ -19,11 +19,11 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import feedparser
-import pytest
 
 from feeds.config import Settings
 from feeds.corpus import load_corpus
 from feeds.publication import Publication
+from tests import test_serve_process
 from tests.conftest import CorpusWriter
 from tests.test_serve_process import HTTP_TIMEOUT, STOP_TIMEOUT, Server, free_port, serving
 from tests.test_web import feed_urls, link_header, story, url_of
@@ -37,15 +37,7 @@ hub_lease_min = 1
 """The tests' subscribers listen on loopback, and one of them wants a one-second lease."""
 
 
-@pytest.fixture
-def corpus(write_corpus: CorpusWriter) -> Path:
-    return write_corpus(
-        {
-            "a.txt": story(1, topics=["AI"], heat=80),
-            "b.txt": story(2, topics=["AI", "Space"], heat=20),
-            "c.txt": story(3, topics=["Space"], heat=60),
-        }
-    )
+corpus = test_serve_process.corpus  # the serve tests' three stories
 
 
 @contextmanager

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
+import pytest
+
 WAIT = 20.0
 """Seconds a test waits for a request that should come."""
 
@@ -196,3 +198,10 @@ def peers(*made: Peer) -> Iterator[tuple[Peer, ...]]:
     finally:
         for peer in made:
             peer.__exit__()
+
+
+@pytest.fixture
+def subscriber() -> Iterator[Subscriber]:
+    """A running :class:`Subscriber`, for ``subscriber = websub_peers.subscriber`` in a test module."""
+    with Subscriber() as running:
+        yield running
