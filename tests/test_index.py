@@ -253,11 +253,7 @@ def test_related_stories_are_matched_by_any_of_their_links(write_corpus: CorpusW
     draft_sharing["webUrl"] = "https://web.example/shared"
     related = [
         {"title": "By web link", "webUrl": "https://web.example/a"},
-        {
-            "title": "By AMP link",
-            "webUrl": "https://elsewhere.example/x",
-            "ampWebUrl": "https://amp.example/a",
-        },
+        {"title": "By AMP link", "webUrl": "https://elsewhere.example/x", "ampWebUrl": "https://amp.example/a"},
         {"title": "Shared with a published item", "webUrl": "https://web.example/shared"},
         {"title": "Outside the corpus", "webUrl": "https://outside.example/"},
     ]
