@@ -33,6 +33,7 @@ def site_options(command: F) -> F:
         click.option("--language", help="BCP 47 language tag of the feeds, like en or pt-BR."),
         click.option("--feed-limit", help="Items in a feed by default."),
         click.option("--selections", help="Named heat selections, like hot=50,top=80."),
+        click.option("--hub-url", "hubs", multiple=True, help="A WebSub hub to name and ping (repeatable)."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -42,6 +43,9 @@ def site_options(command: F) -> F:
 def resolve_settings(corpus: Path | None, **flags: Any) -> Settings:
     """Flags, then FEEDS_* variables, then [tool.feeds] in ./pyproject.toml, then defaults."""
     flags["corpus"] = corpus
+    for name, value in flags.items():
+        if value == () or value is False:  # a repeatable or on/off flag not given
+            flags[name] = None
     try:
         return load_settings(flags, os.environ, Path.cwd() / "pyproject.toml")
     except FeedsError as err:
@@ -121,6 +125,7 @@ def _survey(corpus: Path | None) -> tuple[Path, Survey]:
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
 @click.option("--cache-max-age", help="Seconds clients may reuse a feed (Cache-Control max-age).")
 @click.option("--watch-interval", help="Seconds between two scans of the corpus for changes.")
+@click.option("--hub", is_flag=True, default=None, help="Be a WebSub hub of these feeds, at /websub.")
 @site_options
 def serve(corpus: Path | None, host: str, port: int, workers: int, **flags: Any) -> None:
     """Serve the feeds over HTTP with a production WSGI server (gunicorn).
@@ -134,15 +139,19 @@ def serve(corpus: Path | None, host: str, port: int, workers: int, **flags: Any)
     if not settings.corpus.is_dir():
         raise click.ClickException(f"corpus folder not found: {settings.corpus}")
     _configure_logging()
-    run(settings, host=host, port=port, workers=workers, echo=click.echo)
+    try:
+        run(settings, host=host, port=port, workers=workers, echo=click.echo)
+    except FeedsError as err:
+        raise click.ClickException(str(err)) from None
 
 
 @main.command()
 @click.argument("paths", nargs=-1, metavar="[CORPUS] OUT", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--gzip", "gzip_too", is_flag=True, help="Also write precompressed .gz files beside them.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (for cron).")
+@click.option("--no-ping", is_flag=True, help="Do not tell the hubs of the feeds that changed.")
 @site_options
-def export(paths: tuple[Path, ...], gzip_too: bool, quiet: bool, **flags: Any) -> None:
+def export(paths: tuple[Path, ...], gzip_too: bool, quiet: bool, no_ping: bool, **flags: Any) -> None:
     """Write every feed, the index page and the OPML file under OUT as static files.
 
     Paths equal the server's URL paths (/ is index.html), and so do the bytes. Only
@@ -172,8 +181,31 @@ def export(paths: tuple[Path, ...], gzip_too: bool, quiet: bool, **flags: Any) -
         for name in report.removed:
             click.echo(f"removed {name} (no longer exported)")
         click.echo(report.summary())
+    if settings.hubs and not no_ping:
+        _ping(settings, report.written, quiet=quiet)
     if report.failures:
         raise SystemExit(1)
+
+
+EXPORT_PING_WAIT = 5.0
+"""Seconds an export waits for the hubs at most; it says which it gave up on."""
+
+
+def _ping(settings: Settings, written: list[str], *, quiet: bool) -> None:
+    """Tell the hubs of the feeds whose files were written; a hub that fails is a warning."""
+    from .websub.links import written_topics
+    from .websub.ping import Pinger
+
+    topics = written_topics(settings, written)
+    if not topics:
+        return
+    pinger = Pinger(settings.hubs, batch=settings.ping_batch)
+    pinger.ping(topics)
+    problems = pinger.wait(EXPORT_PING_WAIT)
+    for problem in problems:
+        click.echo(f"warning: hub {problem}", err=True)
+    if not quiet and not problems:
+        click.echo(f"told {len(settings.hubs)} hubs of {len(topics)} changed feeds")
 
 
 def _configure_logging() -> None:

@@ -54,6 +54,24 @@ class Settings:
     index: str | None = None
     """The index file of the corpus; unset, one per corpus in the user's cache folder
     (``$XDG_CACHE_HOME/feeds``); ``memory``, none kept between runs."""
+    hubs: tuple[str, ...] = ()
+    """WebSub hubs: named in every feed and told of every change of one."""
+    ping_batch: bool = True
+    """Whether one ping tells a hub of every feed that changed (``hub.url`` repeated)."""
+    hub: bool = False
+    """Whether ``feeds serve`` is a WebSub hub of its own feeds, at ``/websub``."""
+    hub_private_callbacks: bool = False
+    """Whether the built-in hub may call back to loopback, private and other
+    non-public addresses (an intranet, the tests)."""
+    hub_store: str | None = None
+    """The built-in hub's SQLite file; unset, beside the index."""
+    hub_lease_min: int = 3600
+    hub_lease_default: int = 864_000
+    hub_lease_max: int = 2_592_000
+    """Seconds a subscription lasts: as asked within these bounds, the default if not asked."""
+    hub_max_per_topic: int = 1000
+    hub_max_per_host: int = 100
+    """Subscriptions (pending or active) a topic, or a callback host, may have."""
 
     def with_overrides(self, **changes: Any) -> Settings:
         """These settings with ``changes`` parsed and checked as flag values."""
@@ -83,7 +101,7 @@ def load_settings(
             values[key] = _parse(key, value, origins[key])
             if key == "corpus":
                 values[key] = pyproject.parent / values[key]
-            elif key == "index" and values[key] not in _NO_INDEX:
+            elif (key == "index" and values[key] not in _NO_INDEX) or key == "hub_store":
                 values[key] = str(pyproject.parent / values[key])
     for name, value in (environ or {}).items():
         if name.startswith(ENV_PREFIX):
@@ -114,8 +132,11 @@ def _tool_table(pyproject: Path) -> Mapping[str, Any]:
     return table
 
 
+_FLAGS = {"hubs": "--hub-url"}
+
+
 def _flag(name: str) -> str:
-    return f"--{name.replace('_', '-')}"
+    return _FLAGS.get(name) or f"--{name.replace('_', '-')}"
 
 
 def _check_limits(settings: Settings, origins: Mapping[str, str]) -> None:
@@ -123,6 +144,14 @@ def _check_limits(settings: Settings, origins: Mapping[str, str]) -> None:
         where = origins.get("feed_limit") or origins.get("max_limit") or "defaults"
         raise ConfigError(
             f"{where}: feed_limit ({settings.feed_limit}) must not exceed max_limit ({settings.max_limit})"
+        )
+    leases = ("hub_lease_min", "hub_lease_default", "hub_lease_max")
+    low, default, high = (getattr(settings, name) for name in leases)
+    if not low <= default <= high:
+        where = next((origins[name] for name in leases if name in origins), "defaults")
+        raise ConfigError(
+            f"{where}: hub leases must be hub_lease_min ({low}) <= hub_lease_default ({default})"
+            f" <= hub_lease_max ({high})"
         )
 
 
@@ -170,7 +199,8 @@ def _seconds(value: Any) -> float:
     return number
 
 
-def _absolute_url(value: Any) -> str:
+def _http_url(value: Any, *, query: bool, ascii_only: bool, rule: str) -> str:
+    """An absolute http(s) URL with no fragment or space (``query`` allowed or not)."""
     url = _text(value)
     parts = urlsplit(url)
     try:
@@ -180,12 +210,46 @@ def _absolute_url(value: Any) -> str:
     if (
         parts.scheme not in {"http", "https"}
         or not parts.hostname
-        or parts.query
+        or (parts.query and not query)
         or parts.fragment
+        or (ascii_only and not url.isascii())
         or any(ch.isspace() for ch in url)
     ):
-        raise ValueError(f"must be an absolute http(s) URL with no query, got {url!r}")
+        raise ValueError(f"must be an absolute http(s) URL {rule}, got {url!r}")
+    return url
+
+
+def _absolute_url(value: Any) -> str:
+    url = _http_url(value, query=False, ascii_only=False, rule="with no query")
     return url if url.endswith("/") else url + "/"
+
+
+def _hub_url(value: Any) -> str:
+    return _http_url(value, query=True, ascii_only=True, rule="of ASCII characters with no fragment")
+
+
+def _hubs(value: Any) -> tuple[str, ...]:
+    """Hub URLs: a TOML list, a space-separated string (``FEEDS_HUBS``), or the values of
+    repeated ``--hub-url`` flags; each once, in the order given."""
+    if isinstance(value, str):
+        urls = value.split()
+    elif isinstance(value, list | tuple):
+        urls = list(value)
+    else:
+        raise ValueError(f"must be a list of hub URLs, got {value!r}")
+    return tuple(dict.fromkeys(_hub_url(url) for url in urls))
+
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ValueError(f"must be true or false (or 1 or 0), got {value!r}")
 
 
 def _optional_url(value: Any) -> str | None:
@@ -220,8 +284,12 @@ def _selections(value: Any) -> dict[str, int]:
     return dict(sorted(selections.items()))
 
 
+def _path_text(value: Any) -> str:
+    return _text(os.fspath(value) if isinstance(value, os.PathLike) else value)
+
+
 _PARSERS: dict[str, Callable[[Any], Any]] = {
-    "corpus": lambda value: Path(_text(os.fspath(value) if isinstance(value, os.PathLike) else value)),
+    "corpus": lambda value: Path(_path_text(value)),
     "site_title": _text,
     "site_description": _text,
     "base_url": _absolute_url,
@@ -233,5 +301,15 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "logo": _optional_url,
     "selections": _selections,
     "watch_interval": _seconds,
-    "index": lambda value: _text(os.fspath(value) if isinstance(value, os.PathLike) else value),
+    "index": _path_text,
+    "hubs": _hubs,
+    "ping_batch": _bool,
+    "hub": _bool,
+    "hub_private_callbacks": _bool,
+    "hub_store": _path_text,
+    "hub_lease_min": _count(1, 31_536_000),
+    "hub_lease_default": _count(1, 31_536_000),
+    "hub_lease_max": _count(1, 31_536_000),
+    "hub_max_per_topic": _count(1, 1_000_000),
+    "hub_max_per_host": _count(1, 1_000_000),
 }

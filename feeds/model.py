@@ -120,3 +120,5 @@ class Channel:
     alternates: tuple[Link, ...] = field(default=())
     icon: str | None = None
     logo: str | None = None
+    hubs: tuple[str, ...] = ()
+    """WebSub hubs that tell of changes of this feed, whose topic is ``self_link``."""

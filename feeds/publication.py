@@ -20,6 +20,7 @@ from .config import Settings
 from .model import Channel, Item, Link
 from .pages import FeedEntry, render_index, render_opml
 from .select import EMPTY, Order, Query, Selection, Source
+from .websub.links import hub_urls
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 HTML_TYPE = "text/html; charset=utf-8"
@@ -125,6 +126,8 @@ class Publication:
             ),
             icon=self.settings.icon,
             logo=self.settings.logo,
+            # Hubs are told of changes of the feeds as published, never of a query's.
+            hubs=() if query else hub_urls(self.settings),
         )
         body = build(fmt, channel, items)
         return Document(body, f"{fmt.media_type}; charset=utf-8", updated)

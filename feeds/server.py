@@ -17,7 +17,10 @@ from gunicorn.arbiter import Arbiter
 from .catalogue import OPML_PATH
 from .config import Settings
 from .index import open_index
-from .web import create_app
+from .web import create_app, utc_now
+from .websub import hub as websub
+from .websub.links import hub_urls
+from .websub.store import Store, store_path
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,9 @@ def run(
     echo(f"  index  {base}")
     echo(f"  OPML   {base}{OPML_PATH.lstrip('/')}")
     echo(f"  feeds  {base}feeds/all.rss, .atom, .json and {base}feeds/<topic>.rss, ...")
+    if settings.hub or settings.hubs:
+        Store(store_path(settings)).close()  # a store that cannot be opened stops us here
+        echo(f"  hubs   {', '.join(hub_urls(settings))} (WebSub)")
     # The first scan runs in a child process: the memory it takes for a large corpus is
     # then returned, not inherited by every worker this process forks.
     os.waitpid(_in_child(lambda: _index_once(settings, echo)), 0)
@@ -123,6 +129,7 @@ def watch_corpus(settings: Settings, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the server, which stops us
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     index = open_index(settings)
+    websub.start(settings, index, utc_now)  # pings and the built-in hub, if set: in this process only
     while os.getppid() == parent:
         time.sleep(settings.watch_interval)
         try:

@@ -21,6 +21,7 @@ from werkzeug.datastructures import ETags
 from werkzeug.http import http_date, parse_accept_header, parse_date, parse_etags
 
 from .builders import Format
+from .builders.uri import as_uri
 from .catalogue import FEEDS_PREFIX, INDEX_PATH, OPML_PATH
 from .clock import utc_now
 from .config import Settings
@@ -28,6 +29,8 @@ from .index import Refresh, open_index
 from .live import Watcher
 from .publication import DEFAULT_PARAMS, Document, Params, Publication, gzip_bytes
 from .select import Order
+from .websub.endpoint import MAX_BODY, Endpoint, topic_checker
+from .websub.links import HUB_PATH, hub_links, hub_urls
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -209,7 +212,9 @@ def create_app(
     ``scan=False``, by taking up what another process (``feeds serve``'s watcher) indexed.
 
     ``app.extensions["feeds"]`` is the :class:`Site`; ``close()`` it to stop watching.
-    Raises FeedsError if the corpus folder does not exist.
+    With ``settings.hub``, ``app.extensions["feeds-hub"]`` is the hub's
+    :class:`~feeds.websub.endpoint.Endpoint`. Raises FeedsError if the corpus folder does
+    not exist.
     """
     settings = settings or Settings()
     app = Flask(__name__)
@@ -250,12 +255,32 @@ def create_app(
     def feed(rest: str) -> Response:
         return serve(f"{FEEDS_PREFIX}{rest}")
 
+    if settings.hub:
+        endpoint = app.extensions["feeds-hub"] = Endpoint(settings)
+
+        def is_feed(path: str) -> bool:
+            return site.version.publication.catalogue.find(path) is not None
+
+        topic_of = topic_checker(settings, is_feed)
+
+        @app.post(HUB_PATH, provide_automatic_options=False)
+        def hub() -> Response:
+            if (request.content_length or 0) > MAX_BODY:
+                return _text(413, f"The request body must be at most {MAX_BODY} bytes.")
+            body = request.stream.read(MAX_BODY + 1)
+            reply = endpoint.handle(request.headers.get("Content-Type"), body, topic_of)
+            return _text(reply.status, reply.message)
+
     @app.errorhandler(404)
     def not_found(_: Exception) -> Response:
         return _text(404, f"Nothing at {request.path}. The list of feeds is at /.")
 
     @app.errorhandler(405)
     def not_allowed(_: Exception) -> Response:
+        if settings.hub and request.path == HUB_PATH:
+            response = _text(405, "Only POST is allowed: this is a WebSub hub.")
+            response.headers["Allow"] = "POST"
+            return response
         response = _text(405, f"Only {ALLOWED_METHODS} are allowed.")
         response.headers["Allow"] = ALLOWED_METHODS
         return response
@@ -386,7 +411,8 @@ def not_modified(
 
 
 def _link_header(path: str, params: Params, settings: Settings) -> str:
-    """``self`` and the same feed in the other formats, with the request's parameters."""
+    """``self`` and the same feed in the other formats, with the request's parameters,
+    then the WebSub hubs of a feed with none (written as the document writes them)."""
     stem, _, ext = path.rpartition(".")
     query = params.query_string()
     suffix = f"?{query}" if query else ""
@@ -394,7 +420,9 @@ def _link_header(path: str, params: Params, settings: Settings) -> str:
     links = []
     for fmt in Format:
         rel = "self" if fmt.value == ext else "alternate"
-        links.append(f'<{base}.{fmt.value}{suffix}>; rel="{rel}"; type="{fmt.media_type}"')
+        links.append(f'<{as_uri(f"{base}.{fmt.value}{suffix}")}>; rel="{rel}"; type="{fmt.media_type}"')
+    if not query:
+        links += hub_links(hub_urls(settings))
     return ", ".join(links)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,16 @@ logo = "https://toml.example/logo.png"
 selections = { top = 80, hot = 50 }
 watch_interval = 0.5
 index = "cache/news.sqlite3"
+hubs = ["https://hub.example/", "https://other.example/hub?key=1", "https://hub.example/"]
+ping_batch = false
+hub = true
+hub_private_callbacks = true
+hub_store = "cache/hub.sqlite3"
+hub_lease_min = 60
+hub_lease_default = 120
+hub_lease_max = 180
+hub_max_per_topic = 5
+hub-max-per-host = 3
 """,
     )
     settings = load_settings(pyproject=toml)
@@ -66,6 +77,16 @@ index = "cache/news.sqlite3"
         selections={"hot": 50, "top": 80},
         watch_interval=0.5,
         index=str(tmp_path / "cache/news.sqlite3"),  # relative to the pyproject.toml too
+        hubs=("https://hub.example/", "https://other.example/hub?key=1"),  # each once
+        ping_batch=False,
+        hub=True,
+        hub_private_callbacks=True,
+        hub_store=str(tmp_path / "cache/hub.sqlite3"),
+        hub_lease_min=60,
+        hub_lease_default=120,
+        hub_lease_max=180,
+        hub_max_per_topic=5,
+        hub_max_per_host=3,
     )
     environ = {f"FEEDS_{name.upper()}": value for name, value in ENV_VALUES.items()}
     assert set(ENV_VALUES) == names
@@ -73,6 +94,9 @@ index = "cache/news.sqlite3"
     assert from_env.feed_limit == 7 and from_env.selections == {"a": 1, "b-2": 2}
     assert from_env.corpus == Path("elsewhere")
     assert from_env.watch_interval == 1.5
+    assert from_env.hubs == ("https://a.example/hub", "http://b.example/")
+    assert (from_env.hub, from_env.hub_private_callbacks, from_env.ping_batch) == (True, True, False)
+    assert (from_env.hub_lease_min, from_env.hub_lease_default, from_env.hub_lease_max) == (1, 2, 2)
 
 
 ENV_VALUES = {
@@ -89,6 +113,16 @@ ENV_VALUES = {
     "selections": "b-2=2, a=1",
     "watch_interval": "1.5",
     "index": "memory",
+    "hubs": " https://a.example/hub  http://b.example/ ",
+    "ping_batch": "off",
+    "hub": "1",
+    "hub_private_callbacks": "true",
+    "hub_store": "/tmp/hub.sqlite3",
+    "hub_lease_min": "1",
+    "hub_lease_default": "2",
+    "hub_lease_max": "2",
+    "hub_max_per_topic": "10",
+    "hub_max_per_host": "2",
 }
 
 
@@ -243,3 +277,58 @@ def test_corpus_flag_accepts_a_path() -> None:
 def test_text_settings_refuse_control_characters(value: str) -> None:
     with pytest.raises(ConfigError, match="FEEDS_SITE_TITLE: must not contain control characters"):
         load_settings(environ={"FEEDS_SITE_TITLE": value})
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("hubs", "ftp://hub.example/", "must be an absolute http(s) URL"),
+        ("hubs", "https://hub.example/#top", "with no fragment"),
+        ("hubs", "https://hub.example:99999/", "bad port"),
+        ("hubs", "https://хаб.example/", "of ASCII characters"),
+        ("hub", "maybe", "must be true or false"),
+        ("hub_private_callbacks", "2", "must be true or false"),
+        ("hub_lease_min", "0", "must be from 1 to 31536000"),
+        ("hub_max_per_host", "lots", "must be a whole number"),
+    ],
+)
+def test_bad_websub_values_name_where_they_came_from(key: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=f"^FEEDS_{key.upper()}: .*{re.escape(message)}"):
+        load_settings(environ={f"FEEDS_{key.upper()}": value})
+    flag = "--hub-url" if key == "hubs" else "--" + key.replace("_", "-")
+    flag_value: Any = (value,) if key == "hubs" else value
+    with pytest.raises(ConfigError, match=f"^{flag}: .*{re.escape(message)}"):
+        load_settings(flags={key: flag_value})
+
+
+def test_hubs_from_each_source() -> None:
+    assert load_settings(environ={"FEEDS_HUBS": ""}).hubs == ()
+    flags = {"hubs": ("https://a.example/", "https://b.example/")}
+    assert load_settings(flags, {"FEEDS_HUBS": "https://env.example/"}).hubs == flags["hubs"]
+    assert load_settings(environ={"FEEDS_HUB": "yes", "FEEDS_PING_BATCH": "0"}).hub is True
+
+
+def test_hub_leases_must_be_in_order(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^FEEDS_HUB_LEASE_MAX: hub leases must be hub_lease_min \(3600\)"):
+        load_settings(environ={"FEEDS_HUB_LEASE_MAX": "60"})
+    toml = pyproject(tmp_path, "[tool.feeds]\nhub_lease_min = 20\nhub_lease_default = 10\n")
+    where = re.escape(f"{toml} [tool.feeds] hub_lease_min")
+    with pytest.raises(ConfigError, match=f"^{where}: hub leases"):
+        load_settings(pyproject=toml)
+    short = load_settings(environ={"FEEDS_HUB_LEASE_MIN": "1", "FEEDS_HUB_LEASE_DEFAULT": "2"})
+    assert (short.hub_lease_min, short.hub_lease_default, short.hub_lease_max) == (1, 2, 2_592_000)
+
+
+def test_hub_store_in_pyproject_is_relative_to_it(tmp_path: Path) -> None:
+    toml = pyproject(tmp_path, '[tool.feeds]\nhub_store = "state/hub.sqlite3"\n')
+    assert load_settings(pyproject=toml).hub_store == str(tmp_path / "state/hub.sqlite3")
+
+
+def test_the_readme_settings_table_names_every_setting() -> None:
+    from .conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
+    for field in dataclasses.fields(Settings):
+        assert f"`{field.name}`" in table, field.name
+        assert f"`FEEDS_{field.name.upper()}" in table, field.name

@@ -66,7 +66,7 @@ _HTML_TAGS = frozenset(
 )
 _UNSAFE_TAGS = frozenset({"script", "style", "iframe", "object", "embed", "meta", "link", "base", "form"})
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")
-_ATOM_RELS = frozenset({"alternate", "related", "self", "enclosure", "via"})
+_ATOM_RELS = frozenset({"alternate", "related", "self", "enclosure", "via", "hub"})
 _MEDIUMS = frozenset({"image", "audio", "video", "document", "executable"})
 
 

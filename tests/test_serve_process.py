@@ -100,10 +100,16 @@ def _pump(stream: object, into: list[str]) -> None:
 
 @contextmanager
 def serving(
-    args: Sequence[str], *, cwd: Path, workers: int = 2, command: Sequence[str] | None = None
+    args: Sequence[str],
+    *,
+    cwd: Path,
+    workers: int = 2,
+    command: Sequence[str] | None = None,
+    port: int | None = None,
 ) -> Iterator[Server]:
-    """Run ``feeds serve ARGS`` on a free loopback port until it answers; stop it after."""
-    port = free_port()
+    """Run ``feeds serve ARGS`` on ``port`` (a free loopback port by default) until it
+    answers; stop it after."""
+    port = port or free_port()
     env = {name: value for name, value in os.environ.items() if not name.startswith("FEEDS_")}
     env["PYTHONUNBUFFERED"] = "1"
     argv = [*(command or [sys.executable, "-m", "feeds"]), "serve", *args]

@@ -32,6 +32,8 @@ def build_json(channel: Channel, items: Sequence[Item]) -> bytes:
         feed["favicon"] = as_uri(channel.icon)
     if channel.logo:
         feed["icon"] = as_uri(channel.logo)
+    if channel.hubs:
+        feed["hubs"] = [{"type": "WebSub", "url": as_uri(hub)} for hub in channel.hubs]
     feed["items"] = [_item(item) for item in items]
     return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode()
 

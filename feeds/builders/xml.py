@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
+from lxml import etree
 
 from ..model import Channel, Image, Item, Provider
 from . import Format
@@ -86,6 +87,8 @@ def build_atom(channel: Channel, items: Sequence[Item]) -> bytes:
     # RFC 4287: a feed has an author unless every entry has one; not every item has a provider.
     fg.author(name=channel.title, uri=as_uri(channel.home_url))
     fg.link(href=as_uri(channel.self_link.href), rel="self", type=channel.self_link.media_type)
+    for hub in channel.hubs:
+        fg.link(href=as_uri(hub), rel="hub")
     fg.link(href=as_uri(channel.home_url), rel="alternate", type="text/html")
     for alternate in channel.alternates:
         fg.link(href=as_uri(alternate.href), rel="alternate", type=alternate.media_type)
@@ -190,8 +193,10 @@ def _image_type(url: str) -> str | None:
 
 def _rss_channel(channel: Channel, has_items: bool) -> type[BaseExtension]:
     """A feedgen extension adding what feedgen cannot to the RSS ``<channel>``: the
-    ``lastBuildDate`` in our format (none in an empty feed, which has no date of its own)
-    and an ``<atom:link rel="alternate">`` to the same feed in each other format."""
+    ``lastBuildDate`` in our format (none in an empty feed, which has no date of its own),
+    an ``<atom:link rel="alternate">`` to the same feed in each other format, and an
+    ``<atom:link rel="hub">`` for each WebSub hub, after the self link (feedgen drops
+    ``rel="hub"`` from RSS)."""
 
     class RssChannel(BaseExtension):  # type: ignore[misc]
         def extend_ns(self) -> dict[str, str]:
@@ -199,6 +204,9 @@ def _rss_channel(channel: Channel, has_items: bool) -> type[BaseExtension]:
 
         def extend_rss(self, feed: Any) -> Any:
             element = feed[0]
+            after = element.find(f"{{{_ATOM_NS}}}link[@rel='self']")
+            for hub in reversed(channel.hubs):
+                after.addnext(etree.Element(f"{{{_ATOM_NS}}}link", href=as_uri(hub), rel="hub"))
             if has_items:
                 xml_elem("lastBuildDate", element).text = rfc822(channel.updated)
             for link in channel.alternates:
