@@ -15,9 +15,10 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 
 from .catalogue import OPML_PATH
+from .clock import utc_now
 from .config import Settings
 from .index import open_index
-from .web import create_app, utc_now
+from .web import create_app
 from .websub import hub as websub
 from .websub.links import hub_urls
 from .websub.store import Store, store_path
