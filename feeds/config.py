@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
+from .watch import Mode
 
 ENV_PREFIX = "FEEDS_"
 _SELECTION_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
@@ -50,7 +51,9 @@ class Settings:
     selections: Mapping[str, int] = field(default_factory=lambda: {"hot": 50})
     """Named heat selections: each name gets a feed per topic of items with heat >= N."""
     watch_interval: float = 2.0
-    """Seconds between two scans of the corpus for changes while serving."""
+    """Seconds between two scans of the corpus for changes, where it is watched by polling."""
+    watcher: Mode = Mode.AUTO
+    """How a watched corpus is watched: by change notices, by polling, or ``auto``."""
     index: str | None = None
     """The index file of the corpus; unset, one per corpus in the user's cache folder
     (``$XDG_CACHE_HOME/feeds``); ``memory``, none kept between runs."""
@@ -288,6 +291,13 @@ def _path_text(value: Any) -> str:
     return _text(os.fspath(value) if isinstance(value, os.PathLike) else value)
 
 
+def _watcher(value: Any) -> Mode:
+    try:
+        return Mode(value)
+    except ValueError:
+        raise ValueError(f"must be one of {', '.join(mode.value for mode in Mode)}, got {value!r}") from None
+
+
 _PARSERS: dict[str, Callable[[Any], Any]] = {
     "corpus": lambda value: Path(_path_text(value)),
     "site_title": _text,
@@ -301,6 +311,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "logo": _optional_url,
     "selections": _selections,
     "watch_interval": _seconds,
+    "watcher": _watcher,
     "index": _path_text,
     "hubs": _hubs,
     "ping_batch": _bool,

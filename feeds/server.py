@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -18,6 +20,7 @@ from .catalogue import OPML_PATH
 from .clock import utc_now
 from .config import Settings
 from .index import open_index
+from .watch import changes
 from .web import create_app
 from .websub import hub as websub
 from .websub.links import hub_urls
@@ -109,14 +112,19 @@ def _in_child(work: Callable[[], None]) -> int:
 
 
 def _index_once(settings: Settings, echo: Callable[[str], None]) -> None:
-    """Bring the index up to date before any worker starts (a first read takes a while)."""
+    """Read the corpus into an empty index before any worker starts; an index that holds the
+    corpus already is served at once, and the watcher takes up what changed since."""
     index = open_index(settings)
     try:
+        known = index.file_count()
+        if known:
+            echo(f"  corpus {known} files indexed; changes since the last run are taken up now")
+            return
         started = time.monotonic()
         refresh = index.refresh()
         bad = sum(1 for problem in refresh.problems if not problem.warning)
         echo(
-            f"  corpus {index.file_count()} files read or checked in {time.monotonic() - started:.1f} s"
+            f"  corpus {index.file_count()} files read in {time.monotonic() - started:.1f} s"
             + (f", {bad} bad (see 'feeds check')" if bad else "")
         )
     finally:
@@ -124,20 +132,41 @@ def _index_once(settings: Settings, echo: Callable[[str], None]) -> None:
 
 
 def watch_corpus(settings: Settings, parent: int) -> None:
-    """The server's one corpus watcher, in a process of its own: it rescans the corpus into
-    the index every ``watch_interval`` seconds; the workers only read the index. It stops
-    with the server (SIGTERM), or when the server is gone."""
+    """The server's one corpus watcher, in a process of its own: it takes each change of the
+    corpus into the index (learnt from change notices, or by polling, see
+    :mod:`feeds.watch`); the workers only read the index. It stops with the server
+    (SIGTERM), or when the server is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the server, which stops us
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     index = open_index(settings)
     websub.start(settings, index, utc_now)  # pings and the built-in hub, if set: in this process only
-    while os.getppid() == parent:
-        time.sleep(settings.watch_interval)
+    stop = threading.Event()
+    if not _end_with_parent():
+        threading.Thread(target=_stop_when_orphaned, args=(parent, stop), daemon=True).start()
+    if os.getppid() != parent:
+        return
+    for paths in changes(settings.corpus, settings.watcher, settings.watch_interval, stop):
         try:
-            for problem in index.refresh(wait=False).problems:
+            for problem in index.refresh(paths=paths).problems:
                 log.warning("%s", problem)
         except Exception:  # the edge of this process: log, and keep watching
             log.exception("corpus refresh failed; the index keeps the previous version")
+
+
+def _end_with_parent() -> bool:
+    """Have the kernel send this process SIGTERM when its parent ends (Linux), so that a
+    server that is killed leaves no watcher behind."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(1, signal.SIGTERM) == 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return False
+
+
+def _stop_when_orphaned(parent: int, stop: threading.Event) -> None:
+    while os.getppid() == parent:
+        time.sleep(1)
+    stop.set()
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from feeds.config import Settings, bundled_seeds, load_settings
 from feeds.errors import ConfigError
+from feeds.watch import Mode
 
 from .conftest import SEEDS
 
@@ -49,6 +50,7 @@ icon = "https://toml.example/icon.png"
 logo = "https://toml.example/logo.png"
 selections = { top = 80, hot = 50 }
 watch_interval = 0.5
+watcher = "poll"
 index = "cache/news.sqlite3"
 hubs = ["https://hub.example/", "https://other.example/hub?key=1", "https://hub.example/"]
 ping_batch = false
@@ -76,6 +78,7 @@ hub-max-per-host = 3
         logo="https://toml.example/logo.png",
         selections={"hot": 50, "top": 80},
         watch_interval=0.5,
+        watcher=Mode.POLL,
         index=str(tmp_path / "cache/news.sqlite3"),  # relative to the pyproject.toml too
         hubs=("https://hub.example/", "https://other.example/hub?key=1"),  # each once
         ping_batch=False,
@@ -94,6 +97,7 @@ hub-max-per-host = 3
     assert from_env.feed_limit == 7 and from_env.selections == {"a": 1, "b-2": 2}
     assert from_env.corpus == Path("elsewhere")
     assert from_env.watch_interval == 1.5
+    assert from_env.watcher is Mode.NOTIFY
     assert from_env.hubs == ("https://a.example/hub", "http://b.example/")
     assert (from_env.hub, from_env.hub_private_callbacks, from_env.ping_batch) == (True, True, False)
     assert (from_env.hub_lease_min, from_env.hub_lease_default, from_env.hub_lease_max) == (1, 2, 2)
@@ -112,6 +116,7 @@ ENV_VALUES = {
     "logo": "https://env.example/logo.png",
     "selections": "b-2=2, a=1",
     "watch_interval": "1.5",
+    "watcher": "notify",
     "index": "memory",
     "hubs": " https://a.example/hub  http://b.example/ ",
     "ping_batch": "off",
@@ -332,3 +337,8 @@ def test_the_readme_settings_table_names_every_setting() -> None:
     for field in dataclasses.fields(Settings):
         assert f"`{field.name}`" in table, field.name
         assert f"`FEEDS_{field.name.upper()}" in table, field.name
+
+
+def test_a_watcher_that_is_not_one_of_the_modes_is_refused() -> None:
+    with pytest.raises(ConfigError, match="FEEDS_WATCHER: must be one of auto, notify, poll, got 'inotify'"):
+        load_settings(environ={"FEEDS_WATCHER": "inotify"})
