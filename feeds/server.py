@@ -76,6 +76,7 @@ def run(
     echo(f"  index  {base}")
     echo(f"  OPML   {base}{OPML_PATH.lstrip('/')}")
     echo(f"  feeds  {base}feeds/all.rss, .atom, .json and {base}feeds/<topic>.rss, ...")
+    echo(f"  pages  {base}feeds/all.html and {base}feeds/<topic>.html, ...")
     # The first scan runs in a child process: the memory it takes for a large corpus is
     # then returned, not inherited by every worker this process forks.
     os.waitpid(_in_child(lambda: _index_once(settings, echo)), 0)
