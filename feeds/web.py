@@ -364,7 +364,7 @@ class _CachedAnswers:
                 self.site.watch()
             path = environ.get("PATH_INFO", "")
             rendered = self.site.rendered(path)
-            # Only a feed's answer depends on Sec-Fetch-Dest: pollers pay one attribute test.
+            # Only a feed's answer depends on Sec-Fetch-Dest: a poller pays one header lookup.
             if rendered is not None and rendered.negotiated:
                 navigation = navigates(environ.get("HTTP_SEC_FETCH_DEST"))
                 rendered = self.site.rendered(path, navigation=True) if navigation else rendered
