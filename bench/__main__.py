@@ -2,6 +2,7 @@
 
     python -m bench                      # 1k, 10k and 100k items; needs Debian's wrk and hugo
     python -m bench --sizes 1000 --repeat 1 --out /tmp/b.md   # a quick look
+    python -m bench --only pages --sizes 1000 --out /tmp/b.md # a feed's page against its RSS
 
 Every figure stands beside a baseline measured in the same run, as a ratio: the machine
 is shared and its speed varies, ratios much less. Each timing is the median of --repeat
@@ -29,6 +30,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from feeds.builders import Format
+from feeds.catalogue import FeedSpec
+from feeds.config import Settings
+from feeds.index import open_index
+from feeds.publication import Publication
 from feeds.server import THREADS
 
 from .generate import generate
@@ -39,6 +45,8 @@ CORPORA = ROOT / "bench" / "corpora"
 PYTHON = sys.executable
 NOTES = "<!-- notes: kept by python -m bench -->"
 HUGO = "Hugo, cold build"
+PARTS = ("exports", "server", "pages")
+PAGE_RENDERS = 200
 
 
 @dataclass
@@ -327,6 +335,49 @@ def server_figures(size: int, work: Path, load_seconds: int) -> ServerFigures:
     )
 
 
+# -- pages ------------------------------------------------------------------------------
+
+
+@dataclass
+class PageFigures:
+    items: int
+    page_ms: float
+    rss_ms: float
+    page_bytes: int
+    rss_bytes: int
+
+
+def page_figures(size: int, work: Path, renders: int) -> PageFigures:
+    """The page of the feed of every topic (its first ``feed_limit``, 50, items) and its RSS
+    twin, each rendered ``renders`` times in turn from the same selection and channel: the
+    median of each. The selection is asked for once first, so only rendering is timed."""
+    settings = Settings(corpus=corpus(size), base_url="http://127.0.0.1:8000/", index=str(work / "pages.db"))
+    index = open_index(settings)
+    try:
+        index.refresh()
+        publication = Publication.from_source(index.selection(datetime.now(UTC)), settings)
+        spec = FeedSpec()
+        items = publication.items(spec)
+        page, rss = publication.page(spec), publication.feed(spec, Format.RSS)  # warm: bodies rendered
+        timings: dict[str, list[float]] = {"page": [], "rss": []}
+        for _ in range(renders):
+            started = time.perf_counter()
+            publication.page(spec)
+            timings["page"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            publication.feed(spec, Format.RSS)
+            timings["rss"].append(time.perf_counter() - started)
+    finally:
+        index.close()
+    return PageFigures(
+        items=len(items),
+        page_ms=statistics.median(timings["page"]) * 1000,
+        rss_ms=statistics.median(timings["rss"]) * 1000,
+        page_bytes=len(page.body),
+        rss_bytes=len(rss.body),
+    )
+
+
 # -- the report -------------------------------------------------------------------------
 
 
@@ -348,6 +399,7 @@ def report(
     sizes: list[int],
     exports: dict[int, dict[str, Run]],
     servers: dict[int, ServerFigures],
+    pages: dict[int, PageFigures],
     command: str,
     hugo: str | None,
 ) -> str:
@@ -361,6 +413,18 @@ def report(
         "process. The machine is shared, so every figure stands beside a baseline measured in the",
         "same run.",
         "",
+    ]
+    if exports:
+        lines += export_report(sizes, exports, hugo)
+    if servers:
+        lines += server_report(servers)
+    if pages:
+        lines += page_report(pages)
+    return "\n".join(lines)
+
+
+def export_report(sizes: list[int], exports: dict[int, dict[str, Run]], hugo: str | None) -> list[str]:
+    lines = [
         "## Export",
         "",
         "| | " + " | ".join(label(s) for s in sizes) + " |",
@@ -395,7 +459,11 @@ def report(
         ]
     else:
         lines.append("Hugo was missing, so its rows are left out.")
-    lines += ["", "## Server", ""]
+    return lines + [""]
+
+
+def server_report(servers: dict[int, ServerFigures]) -> list[str]:
+    lines = ["## Server", ""]
     lines += ["| | " + " | ".join(label(s) for s in servers) + " |", "|---|" + "---|" * len(servers)]
     rows: list[tuple[str, Callable[[ServerFigures], str]]] = [
         ("ready: start to first response, warm index", lambda f: f"{f.ready:.2f} s"),
@@ -422,7 +490,26 @@ def report(
         "serving a constant body of the feed's size (`bench/constant.py`).",
         "",
     ]
-    return "\n".join(lines)
+    return lines
+
+
+def page_report(pages: dict[int, PageFigures]) -> list[str]:
+    lines = ["## Pages", ""]
+    lines += ["| | " + " | ".join(label(s) for s in pages) + " |", "|---|" + "---|" * len(pages)]
+    rows: list[tuple[str, Callable[[PageFigures], str]]] = [
+        ("items of the feed (all)", lambda f: str(f.items)),
+        ("its page (all.html), per render", lambda f: f"{f.page_ms:.2f} ms, {f.page_bytes:,} bytes"),
+        ("its RSS twin (all.rss), per render", lambda f: f"{f.rss_ms:.2f} ms, {f.rss_bytes:,} bytes"),
+        ("page / RSS", lambda f: f"{f.page_ms / f.rss_ms:.2f}"),
+    ]
+    for name, show in rows:
+        lines.append(f"| {name} | " + " | ".join(show(pages[s]) for s in pages) + " |")
+    return lines + [
+        "",
+        "The median of 200 renders of each, in turn, in one process, from the same selection",
+        "(`Publication.page` and `Publication.feed`: channel, template or builder, bytes).",
+        "",
+    ]
 
 
 def main() -> None:
@@ -433,8 +520,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--load-seconds", type=int, default=5)
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
+    parser.add_argument("--only", choices=PARTS, action="append", help="measure only this part (repeatable)")
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
+    parts = args.only or list(PARTS)
+    if "server" in parts and shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk")
     hugo = find_hugo()
     hugo_version = version(hugo) if hugo else None
@@ -443,23 +532,33 @@ def main() -> None:
     )
     exports: dict[int, dict[str, Run]] = {}
     servers: dict[int, ServerFigures] = {}
+    pages: dict[int, PageFigures] = {}
     for size in args.sizes:
         with tempfile.TemporaryDirectory(prefix="feeds-bench-") as folder:
             work = Path(folder)
-            print(f"{label(size)}: exports ...", flush=True)
-            exports[size] = export_figures(size, args.repeat, work, hugo)
-            print(f"{label(size)}: server ...", flush=True)
-            servers[size] = server_figures(size, work, args.load_seconds)
-    command = "python -m bench" + "".join(
-        f" {flag} {value}"
-        for flag, value, default in (
-            ("--sizes", " ".join(map(str, args.sizes)), "1000 10000 100000"),
-            ("--repeat", str(args.repeat), "3"),
-            ("--load-seconds", str(args.load_seconds), "5"),
+            if "exports" in parts or "server" in parts:  # the server's figures need the export's index
+                print(f"{label(size)}: exports ...", flush=True)
+                exports[size] = export_figures(size, args.repeat, work, hugo)
+            if "server" in parts:
+                print(f"{label(size)}: server ...", flush=True)
+                servers[size] = server_figures(size, work, args.load_seconds)
+            if "pages" in parts:
+                print(f"{label(size)}: pages ...", flush=True)
+                pages[size] = page_figures(size, work, PAGE_RENDERS)
+    command = (
+        "python -m bench"
+        + "".join(
+            f" {flag} {value}"
+            for flag, value, default in (
+                ("--sizes", " ".join(map(str, args.sizes)), "1000 10000 100000"),
+                ("--repeat", str(args.repeat), "3"),
+                ("--load-seconds", str(args.load_seconds), "5"),
+            )
+            if value != default
         )
-        if value != default
+        + "".join(f" --only {part}" for part in args.only or [])
     )
-    text = report(args.sizes, exports, servers, command, hugo_version)
+    text = report(args.sizes, exports, servers, pages, command, hugo_version)
     # What follows the marker is written by hand (the analysis, the load test): kept.
     if args.out.exists() and NOTES in (old := args.out.read_text(encoding="utf-8")):
         text += "\n" + NOTES + old.split(NOTES, 1)[1]

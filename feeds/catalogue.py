@@ -1,11 +1,14 @@
 """Which feeds exist and at which address: the one map the server and the export share.
 
-A URL path and the file that holds it in an export are the same string, except that ``/``
-is ``index.html``: any static host then serves an export at the server's addresses.
+Each feed is at one path per format, its HTML page included (``/feeds/ai.rss``, …,
+``/feeds/ai.html``). A URL path and the file that holds it in an export are the same
+string, except that ``/`` is ``index.html``: any static host then serves an export at the
+server's addresses.
 """
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -64,11 +67,19 @@ class Catalogue:
         return iter(self.specs)
 
     def find(self, path: str) -> tuple[FeedSpec, Format] | None:
-        """The feed and format at a URL path, or ``None``."""
+        """The feed and format (a page's is ``Format.HTML``) at a URL path, or ``None``."""
         return self._by_path.get(path)
 
-    def feed_paths(self) -> Iterator[str]:
-        return iter(self._by_path)
+    def feed_paths(self, *, pages: bool = True) -> Iterator[str]:
+        """The path of every feed in every format, and (unless not ``pages``) of its page."""
+        return (path for path, (_, fmt) in self._by_path.items() if pages or fmt.is_feed)
+
+
+def relative(path: str, page: str) -> str:
+    """A link to URL path ``path`` from the document at URL path ``page``: relative, so that
+    an export works under any base URL (``/`` from ``/feeds/hot/ai.html`` is ``../../``)."""
+    link = posixpath.relpath(path, posixpath.dirname(page))
+    return f"{link}/" if path.endswith("/") else link
 
 
 def file_path(url_path: str) -> str:

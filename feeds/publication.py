@@ -1,4 +1,4 @@
-"""Every document of a site at one moment: feeds, the index page and the OPML file.
+"""Every document of a site at one moment: feeds, their pages, the index page and the OPML file.
 
 The server and the export both render through a :class:`Publication`, so they give the
 same bytes at the same paths. A document's date is its newest item's, never the clock.
@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from . import __version__
-from .builders import Format, build
-from .catalogue import INDEX_PATH, OPML_PATH, Catalogue, FeedSpec
+from .builders import FEED_FORMATS, Format, build
+from .catalogue import INDEX_PATH, OPML_PATH, Catalogue, FeedSpec, relative
 from .config import Settings
 from .model import Channel, Item, Link
-from .pages import FeedEntry, render_index, render_opml
+from .pages import FeedEntry, FeedPage, PageLink, render_index, render_opml, render_page
 from .select import EMPTY, Order, Query, Selection, Source
 from .websub.links import hub_urls
 
@@ -59,8 +59,14 @@ class Params:
         pairs = [(name, getattr(self, name)) for name in ("min_heat", "min_quality", "order", "limit")]
         return urlencode([(name, str(value)) for name, value in pairs if value is not None])
 
+    def suffix(self) -> str:
+        """The query string with its ``?``, or nothing."""
+        query = self.query_string()
+        return f"?{query}" if query else ""
+
 
 DEFAULT_PARAMS = Params()
+_ORDER_WORDS = {Order.LATEST: "newest first", Order.HOT: "hottest first"}
 
 
 class Publication:
@@ -104,33 +110,78 @@ class Publication:
     def items(self, spec: FeedSpec, params: Params = DEFAULT_PARAMS) -> list[Item]:
         return self.selection.query(self.query(spec, params))
 
-    def feed(self, spec: FeedSpec, fmt: Format, params: Params = DEFAULT_PARAMS) -> Document:
-        items = self.items(spec, params)
+    def channel(
+        self, spec: FeedSpec, fmt: Format, items: Sequence[Item], params: Params = DEFAULT_PARAMS
+    ) -> Channel:
+        """What the feed ``spec`` says about itself in format ``fmt`` (its page included):
+        its home is its page, its alternates the feed formats other than ``fmt``."""
         # An empty feed still says when the site last changed, not 1970.
         updated = max((item.updated_at for item in items), default=self.updated)
-        query = params.query_string()
-        suffix = f"?{query}" if query else ""
+        suffix = params.suffix()
         self_link = Link(self.url(spec.path(fmt)) + suffix, fmt.media_type)
-        channel = Channel(
+        return Channel(
             id=self_link.href,
             title=self.title(spec),
             description=f"{self.settings.site_description} {spec.name}.",
-            home_url=self.settings.base_url,
+            home_url=self.url(spec.path(Format.HTML)) + suffix,
             self_link=self_link,
             updated=updated,
             language=self.settings.language,
             alternates=tuple(
                 Link(self.url(spec.path(other)) + suffix, other.media_type)
-                for other in Format
+                for other in FEED_FORMATS
                 if other is not fmt
             ),
             icon=self.settings.icon,
             logo=self.settings.logo,
             # Hubs are told of changes of the feeds as published, never of a query's.
-            hubs=() if query else hub_urls(self.settings),
+            hubs=() if suffix else hub_urls(self.settings),
         )
+
+    def feed(self, spec: FeedSpec, fmt: Format, params: Params = DEFAULT_PARAMS) -> Document:
+        """The feed ``spec`` in feed format ``fmt``."""
+        items = self.items(spec, params)
+        channel = self.channel(spec, fmt, items, params)
         body = build(fmt, channel, items)
-        return Document(body, f"{fmt.media_type}; charset=utf-8", updated)
+        return Document(body, f"{fmt.media_type}; charset=utf-8", channel.updated)
+
+    def page(self, spec: FeedSpec, params: Params = DEFAULT_PARAMS) -> Document:
+        """The HTML page of the feed ``spec``: the same channel and items as its feeds."""
+        items = self.items(spec, params)
+        channel = self.channel(spec, Format.HTML, items, params)
+        path = spec.path(Format.HTML)
+        query = self.query(spec, params)
+        suffix = params.suffix()
+        feeds = [
+            PageLink(relative(spec.path(fmt), path) + suffix, link.media_type, fmt.label, link.href)
+            for fmt, link in zip(FEED_FORMATS, channel.alternates, strict=True)
+        ]
+        body = render_page(
+            FeedPage(
+                channel=channel,
+                items=items,
+                site_title=self.settings.site_title,
+                index_href=relative(INDEX_PATH, path),
+                feeds=feeds,
+                topic_hrefs=self._topic_hrefs(items, path),
+                order=_ORDER_WORDS[query.order],
+                min_heat=query.min_heat,
+                min_quality=query.min_quality,
+            )
+        )
+        return Document(body, HTML_TYPE, channel.updated)
+
+    def _topic_hrefs(self, items: list[Item], path: str) -> dict[str, str]:
+        """The link from the page at ``path`` to the page of each topic of ``items``, by
+        each spelling of its name (every topic of a visible item has a page)."""
+        hrefs: dict[str, str] = {}
+        for item in items:
+            for name in item.topics:
+                if name not in hrefs:
+                    topic = self.selection.topics.by_name(name)
+                    if topic is not None:
+                        hrefs[name] = relative(FeedSpec(topic).path(Format.HTML), path)
+        return hrefs
 
     def title(self, spec: FeedSpec) -> str:
         return f"{self.settings.site_title}: {spec.name}"
@@ -142,14 +193,14 @@ class Publication:
         return held
 
     def _list_entries(self, *, absolute: bool) -> list[FeedEntry]:
-        make = self.url if absolute else (lambda path: path.lstrip("/"))
+        make = self.url if absolute else (lambda path: relative(path, INDEX_PATH))
         return [
             FeedEntry(
                 name=spec.name,
                 title=self.title(spec),
                 count=self.selection.count(replace(spec.query(limit=0), limit=None)),
-                links=[Link(make(spec.path(fmt)), fmt.media_type, fmt.label) for fmt in Format],
-                home_url=self.settings.base_url,
+                links=[Link(make(spec.path(fmt)), fmt.media_type, fmt.label) for fmt in FEED_FORMATS],
+                page_url=make(spec.path(Format.HTML)),
             )
             for spec in self.catalogue
         ]
@@ -161,6 +212,7 @@ class Publication:
             language=self.settings.language,
             opml_href=OPML_PATH.lstrip("/"),
             feeds=self.entries(absolute=False),
+            icon=self.settings.icon,
         )
         return Document(body, HTML_TYPE, self.updated)
 
@@ -186,10 +238,15 @@ class Publication:
         found = self.catalogue.find(path)
         if found is None:
             return None
-        items = self.selection.fingerprint(self.query(found[0], params))
-        digest.update(f"{found[0]!r}\n{items}".encode())
+        spec, fmt = found
+        items = self.selection.fingerprint(self.query(spec, params))
+        digest.update(f"{spec!r}\n{items}".encode())
         if items == EMPTY:
             digest.update(repr(self.updated).encode())  # the date an empty feed shows
+        if not fmt.is_feed:
+            # A page links its items' topics to their pages: a topic's slug changes when
+            # another topic comes to take it.
+            digest.update(repr(self.selection.topics.collisions).encode())
         return digest.hexdigest()
 
     def render(self, path: str, params: Params = DEFAULT_PARAMS) -> Document | None:
@@ -199,4 +256,12 @@ class Publication:
         if path == OPML_PATH:
             return self.opml()
         found = self.catalogue.find(path)
-        return self.feed(found[0], found[1], params) if found else None
+        if found is None:
+            return None
+        spec, fmt = found
+        return self.feed(spec, fmt, params) if fmt.is_feed else self.page(spec, params)
+
+    def page_path(self, path: str) -> str | None:
+        """The path of the page of the feed at ``path``; ``None`` if ``path`` is no feed."""
+        found = self.catalogue.find(path)
+        return found[0].path(Format.HTML) if found and found[1].is_feed else None

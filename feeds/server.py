@@ -83,6 +83,7 @@ def run(
     echo(f"  index  {base}")
     echo(f"  OPML   {base}{OPML_PATH.lstrip('/')}")
     echo(f"  feeds  {base}feeds/all.rss, .atom, .json and {base}feeds/<topic>.rss, ...")
+    echo(f"  pages  {base}feeds/all.html and {base}feeds/<topic>.html, ...")
     if settings.hub or settings.hubs:
         Store(store_path(settings)).close()  # a store that cannot be opened stops us here
         echo(f"  hubs   {', '.join(hub_urls(settings))} (WebSub)")

@@ -2,7 +2,9 @@
 
 Documents are rendered once per corpus version and kept in memory (an LRU of rendered
 documents, gzipped beside the plain bytes); a repeated or conditional request is answered
-from there. The clock is read here, at the edge, and nowhere below.
+from there. A browser that navigates to a feed (``Sec-Fetch-Dest: document``) is answered
+with the feed's page; both answers say ``Vary: Sec-Fetch-Dest``. The clock is read here,
+at the edge, and nowhere below.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -20,14 +22,15 @@ from flask import Flask, Response, request
 from werkzeug.datastructures import ETags
 from werkzeug.http import http_date, parse_accept_header, parse_date, parse_etags
 
-from .builders import Format
+from .builders import FEED_FORMATS
 from .builders.uri import as_uri
 from .catalogue import FEEDS_PREFIX, INDEX_PATH, OPML_PATH
 from .clock import utc_now
 from .config import Settings
 from .index import Refresh, open_index
 from .live import Watcher
-from .publication import DEFAULT_PARAMS, Document, Params, Publication, gzip_bytes
+from .pages import HEADER_POLICY
+from .publication import DEFAULT_PARAMS, HTML_TYPE, Document, Params, Publication, gzip_bytes
 from .select import Order
 from .websub.endpoint import MAX_BODY, Endpoint, topic_checker
 from .websub.links import HUB_PATH, hub_links, hub_urls
@@ -43,6 +46,9 @@ CACHE_SIZE = 512
 MAX_HEAT = 1_000_000
 ALLOWED_METHODS = "GET, HEAD"
 _STATUS = {200: "200 OK", 304: "304 Not Modified"}
+VARY = "Accept-Encoding"
+NEGOTIATED_VARY = "Accept-Encoding, Sec-Fetch-Dest"
+"""The Vary of a feed's answers: a browser's navigation gets its page, everyone else the feed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +60,9 @@ class Rendered:
     gzipped: bytes
     gzip_etag: str
     headers: tuple[tuple[str, str], ...]
+    negotiated: bool = False
+    """Whether the answer at this path depends on ``Sec-Fetch-Dest``: a feed's does, as a
+    browser's navigation to a feed gets the feed's page (see :func:`navigates`)."""
 
     def etag(self, gzipped: bool) -> str:
         return self.gzip_etag if gzipped else self.document.etag
@@ -86,7 +95,8 @@ class Version:
 
     def __init__(self, publication: Publication, generation: int) -> None:
         self.publication = publication
-        self.cache: OrderedDict[tuple[str, Params], Rendered] = OrderedDict()
+        self.cache: OrderedDict[tuple[str, Params, bool], Rendered] = OrderedDict()
+        """By path, parameters and whether the request is a browser's navigation."""
         self.generation = generation
 
 
@@ -148,31 +158,45 @@ class Site:
             self._version = self._publish()
             return True
 
-    def render(self, path: str, params: Params) -> Rendered | None:
-        """The document at ``path``, from memory if this version rendered it before."""
-        version = self.version
-        key = (path, params)
+    def render(self, path: str, params: Params, *, navigation: bool = False) -> Rendered | None:
+        """The answer at ``path``, from memory if this version rendered it before; for a
+        browser's ``navigation`` to a feed, its page (the same bytes as at the page's path)."""
+        return self._render(self.version, path, params, navigation)
+
+    def _render(self, version: Version, path: str, params: Params, navigation: bool) -> Rendered | None:
+        page = version.publication.page_path(path) if navigation else None
+        key = (path, params, page is not None)
         with self._cache_lock:
             held = version.cache.get(key)
             if held is not None:
                 version.cache.move_to_end(key)
                 return held
-        document = self.index.recovering(lambda: version.publication.render(path, params))
-        if document is None:
-            return None
-        gz = gzip_bytes(document.body)
-        headers = _headers(document, self.settings, path, params)
-        rendered = Rendered(document, gz, document.etag[:-1] + '-gzip"', headers)
+        if page is not None:
+            shown = self._render(version, page, params, False)
+            if shown is None:
+                return None
+            headers = _headers(shown.document, self.settings, page, params, vary=NEGOTIATED_VARY)
+            rendered = replace(shown, headers=headers, negotiated=True)
+        else:
+            document = self.index.recovering(lambda: version.publication.render(path, params))
+            if document is None:
+                return None
+            gz = gzip_bytes(document.body)
+            negotiated = version.publication.page_path(path) is not None
+            vary = NEGOTIATED_VARY if negotiated else VARY
+            headers = _headers(document, self.settings, path, params, vary=vary)
+            rendered = Rendered(document, gz, document.etag[:-1] + '-gzip"', headers, negotiated)
         with self._cache_lock:
             version.cache[key] = rendered
             while len(version.cache) > CACHE_SIZE:
                 version.cache.popitem(last=False)
         return rendered
 
-    def rendered(self, path: str) -> Rendered | None:
-        """The document at ``path`` with default parameters if this version has rendered
-        it already (``None`` otherwise: then :meth:`render` it)."""
-        return self.version.cache.get((path, DEFAULT_PARAMS))
+    def rendered(self, path: str, *, navigation: bool = False) -> Rendered | None:
+        """The answer at ``path`` with default parameters if this version has rendered it
+        already (``None`` otherwise: then :meth:`render` it). ``navigation`` asks for the
+        page of the feed at ``path``."""
+        return self.version.cache.get((path, DEFAULT_PARAMS, navigation))
 
     def watch(self) -> None:
         """Rescan now, then every ``watch_interval`` seconds in this process.
@@ -238,7 +262,7 @@ def create_app(
             params = _params(settings) if path.startswith(FEEDS_PREFIX) else DEFAULT_PARAMS
         except BadRequest as err:
             return _text(400, str(err))
-        rendered = site.render(path, params)
+        rendered = site.render(path, params, navigation=navigates(request.headers.get("Sec-Fetch-Dest")))
         if rendered is None:
             return _text(404, f"No feed at {path}. The list of feeds is at /.")
         return _respond(rendered)
@@ -259,7 +283,8 @@ def create_app(
         endpoint = app.extensions["feeds-hub"] = Endpoint(settings)
 
         def is_feed(path: str) -> bool:
-            return site.version.publication.catalogue.find(path) is not None
+            found = site.version.publication.catalogue.find(path)
+            return found is not None and found[1].is_feed  # a page is no topic
 
         topic_of = topic_checker(settings, is_feed)
 
@@ -318,15 +343,17 @@ def _params(settings: Settings) -> Params:
 
 
 def _headers(
-    document: Document, settings: Settings, path: str, params: Params
+    document: Document, settings: Settings, path: str, params: Params, *, vary: str
 ) -> tuple[tuple[str, str], ...]:
     """The headers of every answer of a document, 200 or 304, in either encoding."""
     headers = [
         ("Last-Modified", http_date(document.last_modified)),
         ("Cache-Control", f"public, max-age={settings.cache_max_age}"),
-        ("Vary", "Accept-Encoding"),
+        ("Vary", vary),
         ("X-Content-Type-Options", "nosniff"),
     ]
+    if document.content_type == HTML_TYPE:
+        headers.append(("Content-Security-Policy", HEADER_POLICY))
     if path != INDEX_PATH:
         headers.append(("Access-Control-Allow-Origin", "*"))  # web-based readers fetch feeds cross-origin
     if path.startswith(FEEDS_PREFIX):
@@ -361,7 +388,12 @@ class _CachedAnswers:
         if (method == "GET" or method == "HEAD") and not environ.get("QUERY_STRING"):
             if self.watch:
                 self.site.watch()
-            rendered = self.site.rendered(environ.get("PATH_INFO", ""))
+            path = environ.get("PATH_INFO", "")
+            rendered = self.site.rendered(path)
+            # Only a feed's answer depends on Sec-Fetch-Dest: a poller pays one header lookup.
+            if rendered is not None and rendered.negotiated:
+                navigation = navigates(environ.get("HTTP_SEC_FETCH_DEST"))
+                rendered = self.site.rendered(path, navigation=True) if navigation else rendered
             if rendered is not None:
                 status, headers, body = rendered.answer(
                     accept_encoding=environ.get("HTTP_ACCEPT_ENCODING"),
@@ -371,6 +403,12 @@ class _CachedAnswers:
                 start_response(_STATUS[status], headers)
                 return [b"" if method == "HEAD" else body]
         return self.app(environ, start_response)
+
+
+def navigates(sec_fetch_dest: str | None) -> bool:
+    """Whether a request's ``Sec-Fetch-Dest`` says that a person is navigating in a
+    browser, to show the document; feed readers, ``fetch()`` and curl send another or none."""
+    return sec_fetch_dest is not None and sec_fetch_dest.strip().lower() == "document"
 
 
 def accepts_gzip(header: str | None) -> bool:
@@ -418,7 +456,7 @@ def _link_header(path: str, params: Params, settings: Settings) -> str:
     suffix = f"?{query}" if query else ""
     base = settings.base_url + stem.lstrip("/")
     links = []
-    for fmt in Format:
+    for fmt in FEED_FORMATS:
         rel = "self" if fmt.value == ext else "alternate"
         links.append(f'<{as_uri(f"{base}.{fmt.value}{suffix}")}>; rel="{rel}"; type="{fmt.media_type}"')
     if not query:

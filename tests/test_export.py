@@ -129,7 +129,8 @@ def topic_items(changes: Mapping[str, Mapping[str, object]] | None = None) -> di
 
 
 def feeds_of(*stems: str) -> set[str]:
-    return {f"feeds/{stem}.{ext}" for stem in stems for ext in ("rss", "atom", "json")}
+    """The files of each feed: its three formats and its page."""
+    return {f"feeds/{stem}.{ext}" for stem in stems for ext in ("rss", "atom", "json", "html")}
 
 
 # ---------------------------------------------------------------- same paths, same bytes
@@ -144,6 +145,7 @@ def test_export_of_the_seeds_holds_every_served_document_with_the_same_bytes(
 
     paths = assert_same_as_server(out, settings)
     assert {"/", "/opml.xml", "/feeds/all.rss", "/feeds/ai.json", "/feeds/hot/ai.rss"} <= paths
+    assert {"/feeds/all.html", "/feeds/hot/ai.html"} <= paths  # the pages, with the server's bytes too
     assert (out / "index.html").read_bytes() == client.get("/").data
     assert sorted(report.written) == sorted(exported(out))
     assert report.skipped == 1  # seeds/002 has no front matter, on purpose
@@ -283,7 +285,7 @@ def test_feeds_that_no_longer_exist_are_removed_and_reported_and_nothing_else_is
     for name in gone:
         assert f"removed {name} (no longer exported)" in result.stdout
         assert not (out / name).exists()
-    assert result.stdout.splitlines()[-1].split(", ")[2] == "6 removed"
+    assert result.stdout.splitlines()[-1].split(", ")[2] == "8 removed"
     assert {name: info for name, info in snapshot(out).items() if name in mine} == users
     assert_same_as_server(out, settings, others=frozenset(mine))
     for name in gone:

@@ -14,6 +14,9 @@ HEADER_SETS: list[dict[str, str]] = [
     {"If-Modified-Since": "Sun, 01 Jan 2040 00:00:00 GMT"},
     {"If-Modified-Since": "Sun, 01 Jan 2000 00:00:00 GMT"},
     {"If-None-Match": '"nope"', "If-Modified-Since": "Sun, 01 Jan 2040 00:00:00 GMT"},
+    {"Sec-Fetch-Dest": "document"},  # a browser's navigation: a feed's page
+    {"Sec-Fetch-Dest": "document", "Accept-Encoding": "gzip"},
+    {"Sec-Fetch-Dest": "empty"},
 ]
 
 
@@ -45,6 +48,7 @@ def test_cached_answers_equal_the_apps(app: Flask, client: Any, headers: dict[st
 
 def test_cached_answers_do_not_reach_flask(app: Flask, client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     assert client.get("/feeds/all.atom").status_code == 200  # rendered, now in the cache
+    assert client.get("/feeds/all.atom", headers={"Sec-Fetch-Dest": "document"}).status_code == 200
     calls: list[str] = []
     dispatch = app.full_dispatch_request
 
@@ -54,6 +58,8 @@ def test_cached_answers_do_not_reach_flask(app: Flask, client: Any, monkeypatch:
 
     monkeypatch.setattr(app, "full_dispatch_request", counted)
     assert client.get("/feeds/all.atom").status_code == 200
+    assert client.get("/feeds/all.atom", headers={"Sec-Fetch-Dest": "document"}).status_code == 200
+    assert client.get("/feeds/all.html").status_code == 200  # rendered for the navigation above
     assert client.get("/feeds/all.rss").status_code == 200  # not rendered yet: Flask renders it
     assert client.get("/feeds/all.rss").status_code == 200
     assert client.post("/feeds/all.rss").status_code == 405

@@ -24,7 +24,7 @@ from lxml import etree, html
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-from feeds.builders import Format, build
+from feeds.builders import FEED_FORMATS, Format, build
 from feeds.builders.uri import as_uri
 from feeds.catalogue import FeedSpec
 from feeds.config import Settings
@@ -431,7 +431,7 @@ def check_publication(pub: Publication, params: Params = DEFAULT) -> int:
     """Check every feed of ``pub`` in every format; returns how many documents."""
     count = 0
     for spec in pub.catalogue:
-        for fmt in Format:
+        for fmt in FEED_FORMATS:
             count += 1
             _check_feed(pub, spec, fmt, params)
     return count
@@ -439,14 +439,26 @@ def check_publication(pub: Publication, params: Params = DEFAULT) -> int:
 
 def _check_feed(pub: Publication, spec: FeedSpec, fmt: Format, params: Params = DEFAULT) -> None:
     document = pub.feed(spec, fmt, params)
-    query = params.query_string()
-    url = pub.url(spec.path(fmt)) + (f"?{query}" if query else "")
+    url = pub.url(spec.path(fmt)) + params.suffix()
     check_document(fmt, document.body, url, pub.items(spec, params))
+    assert page_link(fmt, document.body) == pub.url(spec.path(Format.HTML)) + params.suffix()
+
+
+def page_link(fmt: Format, body: bytes) -> str:
+    """Where a feed says its web page is: the RSS channel's ``<link>``, the Atom
+    ``rel="alternate" type="text/html"`` link, JSON Feed's ``home_page_url``."""
+    if fmt is Format.JSON:
+        return str(json.loads(body)["home_page_url"])
+    root = etree.fromstring(body)
+    if fmt is Format.RSS:
+        return str(root.findtext("channel/link"))
+    (href,) = root.xpath("a:link[@rel='alternate'][@type='text/html']/@href", namespaces={"a": ATOM})
+    return str(href)
 
 
 # -- the seeds -----------------------------------------------------------------------------
 
-SEED_FEEDS = sorted(publication(SEEDS).catalogue.feed_paths())
+SEED_FEEDS = sorted(spec.path(fmt) for spec in publication(SEEDS).catalogue for fmt in FEED_FORMATS)
 
 
 @pytest.mark.parametrize("path", SEED_FEEDS)
@@ -463,7 +475,7 @@ def test_seed_feeds_cover_every_topic_in_every_format() -> None:
     topics = {topic.slug for topic in pub.selection.topics}
     assert topics, "the seeds have no published topic"
     for slug in ["all", *topics]:
-        for fmt in Format:
+        for fmt in FEED_FORMATS:
             assert f"/feeds/{slug}.{fmt.value}" in SEED_FEEDS
 
 
@@ -551,7 +563,7 @@ def test_text_with_html_end_tags(write_corpus: CorpusWriter) -> None:
     corpus = write_corpus({"a.txt": item_text(minimal_item(1), title=END_TAG_TEXT, topics=[END_TAG_TEXT])})
     pub = publication(corpus)
     for spec in pub.catalogue:
-        for fmt in Format:
+        for fmt in FEED_FORMATS:
             body = pub.feed(spec, fmt).body
             check_document(fmt, body, pub.url(spec.path(fmt)), pub.items(spec), strict_text=False)
     rss = etree.fromstring(pub.feed(FeedSpec(), Format.RSS).body)
@@ -571,7 +583,7 @@ def test_empty_selection_gives_valid_empty_feeds() -> None:
     assert check_publication(pub, Params(min_quality=1000)) == 3 * len(list(pub.catalogue))
 
 
-@pytest.mark.parametrize("fmt", list(Format))
+@pytest.mark.parametrize("fmt", list(FEED_FORMATS))
 def test_empty_feed_from_a_bare_channel(fmt: Format) -> None:
     url = f"{BASE_URL}feeds/empty.{fmt.value}"
     channel = Channel(
@@ -596,7 +608,7 @@ def test_item_of_the_distant_past_and_future(write_corpus: CorpusWriter) -> None
     )
     pub = publication(corpus, now=datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC))
     for spec in pub.catalogue:
-        for fmt in Format:
+        for fmt in FEED_FORMATS:
             items = pub.items(spec)
             assert len(items) == 2
             check_document(fmt, pub.feed(spec, fmt).body, pub.url(spec.path(fmt)), items)

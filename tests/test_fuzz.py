@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from lxml import etree
 from lxml import html as lxml_html
 
-from feeds.builders import Format, build
+from feeds.builders import FEED_FORMATS, Format, build
 from feeds.builders.uri import as_uri
 from feeds.corpus import parse_item
 from feeds.errors import ItemError
@@ -414,7 +414,7 @@ def url_of(fmt: Format) -> str:
 def documents(items: list[Item]) -> dict[Format, bytes]:
     """RSS, Atom and JSON Feed of ``items``, each checked valid and read back by feedparser."""
     built = {}
-    for fmt in Format:
+    for fmt in FEED_FORMATS:
         channel = Channel(
             id=url_of(fmt),
             title="Fuzz",
@@ -422,7 +422,9 @@ def documents(items: list[Item]) -> dict[Format, bytes]:
             home_url=BASE_URL,
             self_link=Link(url_of(fmt), fmt.media_type),
             updated=max(item.updated_at for item in items),
-            alternates=tuple(Link(url_of(other), other.media_type) for other in Format if other is not fmt),
+            alternates=tuple(
+                Link(url_of(other), other.media_type) for other in FEED_FORMATS if other is not fmt
+            ),
         )
         built[fmt] = build(fmt, channel, items)
     check_rss(built[Format.RSS], url_of(Format.RSS), strict_text=False)

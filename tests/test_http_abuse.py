@@ -1,6 +1,6 @@
 """Hostile HTTP: path traversal, absurd and repeated query values, unknown parameters,
 oversized and malformed requests, every method, and topic names that try to inject markup
-into the index page and the OPML file. Nothing crashes, leaks or answers 500.
+into the index page, the feeds' pages and the OPML file. Nothing crashes, leaks or answers 500.
 
 The app is exercised through Flask's test client; what only a real server sees (request
 lines and headers past its limits, malformed framing) goes to a real ``feeds serve`` over
@@ -143,28 +143,53 @@ def assert_harmless(response: Any, where: str) -> None:
 # -- markup in topic names ------------------------------------------------------------------
 
 
-def test_topic_names_cannot_inject_markup_into_the_index_page(client: FlaskClient) -> None:
-    response = client.get("/")
-    assert response.status_code == 200
-    page = lxml_html.document_fromstring(response.data)
-    assert [e.tag for e in page.iter("script", "img", "iframe", "object", "embed")] == []
+def assert_inert(page: Any, links: str) -> None:
+    """No element or attribute of ``page`` runs or loads anything, every link matches the
+    pattern ``links``, and no template ran."""
+    assert [e.tag for e in page.iter("script", "img", "iframe", "object", "embed", "base", "form")] == []
     assert len(list(page.iter("style"))) == 1  # the page's own
     for element in page.iter():
         if isinstance(element.tag, str):
             assert not [name for name in element.attrib if name.lower().startswith("on")], element.tag
+            assert element.get("style") is None, element.tag
             for name in ("href", "src"):
                 value = element.get(name)
-                assert value is None or re.fullmatch(
-                    r"(feeds/[a-z0-9/-]+\.(rss|atom|json)|opml\.xml)", value
-                ), value
-    names = [row.findtext("td") for row in page.iter("tr")][1:]
+                if element.tag == "link" and element.get("rel") == "icon" and name == "href":
+                    assert value == "data:,"  # no icon: the browser asks for none
+                else:
+                    assert value is None or re.fullmatch(links, value), value
+    text = page.text_content()
+    assert str(7 * 191) not in text and "LOOPLOOP" not in text  # no template ran
+
+
+def test_topic_names_cannot_inject_markup_into_the_index_page(client: FlaskClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    page = lxml_html.document_fromstring(response.data)
+    assert_inert(page, r"(feeds/[a-z0-9/-]+\.(rss|atom|json|html)|opml\.xml)")
+    names = [cell.text_content() for cell in page.xpath("//tbody/tr/td[1]")]
     for name in INJECTIONS:
         assert name in names and f"{name} (hot)" in names, name
     titles = {link.get("title") for link in page.iter("link") if link.get("rel") == "alternate"}
     for name in INJECTIONS:
         assert f"{SITE_TITLE}: {name} (RSS)" in titles
-    text = page.text_content()
-    assert str(7 * 191) not in text and "LOOPLOOP" not in text  # no template ran
+
+
+def test_topic_names_cannot_inject_markup_into_the_feeds_pages(client: FlaskClient) -> None:
+    index = lxml_html.document_fromstring(client.get("/").data)
+    pages = sorted(index.xpath("//tbody/tr/td[1]/a/@href"))
+    assert len(pages) == 2 * (2 + len(INJECTIONS))
+    for href in pages:
+        response = client.get("/" + href)
+        assert response.status_code == 200, href
+        page = lxml_html.document_fromstring(response.data)
+        # stories, the page's feeds, other topics' pages, the index page
+        assert_inert(page, r"https://news\.example/\d+|[a-z0-9-]+\.(rss|atom|json)|(\.\./)*([a-z0-9-]+\.html)?")
+        topics = [a.text_content() for a in page.xpath("//p[@class='topics']/a")]
+        heading = page.findtext(".//h1")
+        for name in INJECTIONS:
+            if heading in (f"{SITE_TITLE}: {name}", f"{SITE_TITLE}: {name} (hot)"):
+                assert topics == [name, "Plain"], href
 
 
 def test_topic_names_cannot_inject_markup_into_the_opml_file(client: FlaskClient) -> None:
@@ -181,18 +206,20 @@ def test_topic_names_cannot_inject_markup_into_the_opml_file(client: FlaskClient
     for outline in outlines:
         url = outline.get("xmlUrl")
         assert re.fullmatch(re.escape(BASE) + r"feeds/[a-z0-9/-]+\.rss", url), url
-        assert outline.get("htmlUrl") == BASE
+        assert outline.get("htmlUrl") == url.removesuffix(".rss") + ".html"
 
 
 def test_every_linked_feed_of_hostile_topics_is_served_and_parses(client: FlaskClient) -> None:
     page = lxml_html.document_fromstring(client.get("/").data)
     hrefs = sorted({a.get("href") for a in page.iter("a") if a.get("href", "").startswith("feeds/")})
-    assert len(hrefs) == 3 * 2 * (2 + len(INJECTIONS))  # formats, plain and hot, all and Plain and each name
+    assert len(hrefs) == 4 * 2 * (2 + len(INJECTIONS))  # formats and page, plain and hot, all, Plain, each
     for href in hrefs:
         response = client.get("/" + href)
         assert response.status_code == 200, href
         if href.endswith(".json"):
             json.loads(response.data)
+        elif href.endswith(".html"):
+            assert lxml_html.document_fromstring(response.data).findtext(".//h1")
         else:
             etree.fromstring(response.data)
 

@@ -212,8 +212,9 @@ def test_nothing_unpublished_is_served_or_exported(corpus: Path, tmp_path: Path)
     seen = 0
     try:
         paths = feed_paths(client)
-        # all, four topics (AI, AI Ethics, Public, Hot stuff), each plain and per selection, in three formats
-        assert len(paths) == 5 * 3 * 3, sorted(paths)
+        # all, four topics (AI, AI Ethics, Public, Hot stuff), each plain and per selection, in three
+        # formats and as a page
+        assert len(paths) == 5 * 3 * 4, sorted(paths)
         assert "/feeds/hot/public.json" in paths and "/feeds/top/all.rss" in paths
         for path in ["/", "/opml.xml"]:
             for headers in ({}, {"Accept-Encoding": "gzip"}):
@@ -240,14 +241,14 @@ def test_nothing_unpublished_is_served_or_exported(corpus: Path, tmp_path: Path)
             assert client.get(path).status_code == 404
     finally:
         app.extensions["feeds"].close()
-    assert seen == 45 * 108 + 4
+    assert seen == 60 * 108 + 4
 
     out = tmp_path / "out"
     args = ["export", str(corpus), str(out), "--gzip", "--base-url", BASE, "--selections", "hot=50,top=90"]
     export = feeds_cli(args, cwd=tmp_path, timeout=120, env=child_env(tmp_path / "cache"))
     assert export.returncode == 0, export.stderr
     files = read_tree(out)
-    assert len(files) == 2 * (45 + 2) + 1  # every feed, the index and the OPML, gzipped too; the manifest
+    assert len(files) == 2 * (60 + 2) + 1  # every feed and page, the index, the OPML, gzipped; the manifest
     for name, data in files.items():
         secrets.assert_absent(data, name)
     assert b"Public related story" in files["feeds/all.json"]

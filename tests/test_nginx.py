@@ -16,6 +16,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,10 @@ import pytest
 
 from feeds.config import Settings
 from feeds.export import MANIFEST, export_site
+from feeds.pages import HEADER_POLICY
 from tests.conftest import NOW, ROOT
 from tests.test_export import served_paths
+from tests.test_negotiation import check_matrix
 
 CONF = ROOT / "docs" / "nginx.conf"
 NGINX = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
@@ -64,11 +67,15 @@ class Nginx:
     root: Path
 
     def get(self, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
+        status, message, body = self.fetch("GET", path, {"Accept-Encoding": "identity", **headers})
+        return status, {k.lower(): v for k, v in message.items()}, body
+
+    def fetch(self, method: str, path: str, headers: dict[str, str]) -> tuple[int, Message, bytes]:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         try:
-            connection.request("GET", path, headers={"Accept-Encoding": "identity", **headers})
+            connection.request(method, path, headers=headers)
             response = connection.getresponse()
-            return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+            return response.status, response.msg, response.read()
         finally:
             connection.close()
 
@@ -160,6 +167,23 @@ def test_nginx_serves_every_exported_path_with_the_servers_bytes_and_media_type(
         assert headers["x-content-type-options"] == "nosniff"
         if path.startswith("/feeds/"):
             assert headers["access-control-allow-origin"] == "*", path
+        # The pages' policy, as the server sends it, and none on what is not a page.
+        assert headers.get("content-security-policy") == expected.headers.get("Content-Security-Policy"), path
+        assert (path == "/" or path.endswith(".html")) is (
+            headers.get("content-security-policy") == HEADER_POLICY
+        )
+
+
+def test_nginx_gives_a_browser_the_page_of_a_feed_and_everyone_else_the_feed(
+    nginx: Nginx, client: Any
+) -> None:
+    feeds = sorted(
+        p for p in served_paths(client, "http://feeds.test/") if p.endswith((".rss", ".atom", ".json"))
+    )
+    assert "/feeds/hot/ai-ethics.json" in feeds
+    for path in feeds:
+        page = client.get(path.rpartition(".")[0] + ".html").data
+        check_matrix(nginx.fetch, path, client.get(path).data, page)
 
 
 def test_nginx_sends_the_gz_files_to_clients_that_accept_gzip(nginx: Nginx, client: Any) -> None:
@@ -185,6 +209,12 @@ def test_nginx_hides_the_manifest_and_temporary_files(nginx: Nginx) -> None:
         status, _, body = nginx.get(path)
         assert status == 404, path
         assert b"files" not in body and b"<rss" not in body
+
+
+def test_the_configuration_sends_the_pages_policy() -> None:
+    assert f'"{HEADER_POLICY}"' in CONF.read_text(encoding="utf-8"), (
+        "docs/nginx.conf (and its copy in the README) must carry the pages' policy, feeds.pages.HEADER_POLICY"
+    )
 
 
 def test_the_documented_configuration_is_the_tested_one() -> None:

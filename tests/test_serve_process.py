@@ -197,7 +197,7 @@ def test_a_real_server_answers_feeds_with_the_headers_pollers_need(server: Serve
     assert re.fullmatch(r'"[^"\s]+"', headers["ETag"])
     assert headers["Last-Modified"] == "Wed, 03 Jan 2024 00:00:00 GMT"  # story 2, the newest of AI
     assert headers["Cache-Control"] == "public, max-age=77"
-    assert headers["Vary"] == "Accept-Encoding"
+    assert headers["Vary"] == "Accept-Encoding, Sec-Fetch-Dest"
     assert headers["Access-Control-Allow-Origin"] == "*"
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert f'<{server.base}feeds/ai.{fmt}>; rel="self"' in headers["Link"]

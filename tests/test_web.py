@@ -213,12 +213,14 @@ def test_index_lists_every_feed_with_its_count_and_subscribe_links(http: FlaskCl
     for row in page.xpath("//tbody/tr"):
         cells = row.xpath("./td")
         hrefs = {a.get("href"): a.get("type") for a in cells[2].xpath(".//a")}
-        rows[cells[0].text_content().strip()] = (int(cells[1].text_content()), hrefs)
+        (page_href,) = cells[0].xpath("./a/@href")
+        rows[cells[0].text_content().strip()] = (int(cells[1].text_content()), hrefs, page_href)
     assert set(rows) == {name for name, _ in FEEDS.values()}
     for stem, (name, urls) in FEEDS.items():
-        count, hrefs = rows[name]
+        count, hrefs, page_href = rows[name]
         assert count == len(urls), name
         assert hrefs == {f"{stem}.{fmt}": MEDIA_TYPES[fmt] for fmt in FORMATS}, name
+        assert page_href == f"{stem}.html", name  # the feed's name links to its page
 
 
 def test_index_has_an_autodiscovery_link_per_feed_and_format(http: FlaskClient) -> None:
@@ -293,7 +295,8 @@ def test_opml_lists_every_feed_with_absolute_urls(http: FlaskClient) -> None:
     assert len(outlines) == len(FEEDS)
     for outline in outlines:
         assert outline.get("type") == "rss"
-        assert outline.get("text") and outline.get("htmlUrl") == BASE
+        assert outline.get("text")
+        assert outline.get("htmlUrl") == outline.get("xmlUrl").removesuffix(".rss") + ".html"  # its page
         feed = http.get("/" + outline.get("xmlUrl").removeprefix(BASE))
         assert feed.status_code == 200
         assert feedparser.parse(feed.data).feed.title == outline.get("title")
@@ -375,7 +378,7 @@ def test_feed_headers(http: FlaskClient, fmt: str) -> None:
     assert re.fullmatch(r'"[^"\s]+"', etag), "a strong, quoted ETag"
     assert headers["Last-Modified"] == http_date(newest("Space"))
     assert headers["Cache-Control"] == "public, max-age=123"
-    assert headers["Vary"] == "Accept-Encoding"
+    assert headers["Vary"] == "Accept-Encoding, Sec-Fetch-Dest"  # a browser's navigation gets the page
     assert headers["Access-Control-Allow-Origin"] == "*"
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert int(headers["Content-Length"]) == len(response.data)
@@ -508,7 +511,7 @@ def test_gzip_is_used_when_the_client_accepts_it(
     plain = http.get("/feeds/all.atom")
     headers = {"Accept-Encoding": accept} if accept is not None else {}
     response = http.get("/feeds/all.atom", headers=headers)
-    assert response.headers["Vary"] == "Accept-Encoding"
+    assert response.headers["Vary"] == "Accept-Encoding, Sec-Fetch-Dest"
     if gzipped:
         assert response.headers["Content-Encoding"] == "gzip"
         assert gzip.decompress(response.data) == plain.data

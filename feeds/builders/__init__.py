@@ -12,9 +12,13 @@ from ..model import Channel, Item
 
 
 class Format(StrEnum):
+    """What a feed is published as: one of the three feed formats, or its HTML page (made
+    by :mod:`feeds.pages`, not by a builder)."""
+
     RSS = "rss"
     ATOM = "atom"
     JSON = "json"
+    HTML = "html"
 
     @property
     def media_type(self) -> str:
@@ -24,19 +28,27 @@ class Format(StrEnum):
     def label(self) -> str:
         return _LABELS[self]
 
+    @property
+    def is_feed(self) -> bool:
+        return self is not Format.HTML
+
+
+FEED_FORMATS = (Format.RSS, Format.ATOM, Format.JSON)
+"""The formats a feed reader reads, in the order they are listed everywhere."""
 
 _MEDIA_TYPES = {
     Format.RSS: "application/rss+xml",
     Format.ATOM: "application/atom+xml",
     Format.JSON: "application/feed+json",
+    Format.HTML: "text/html",
 }
-_LABELS = {Format.RSS: "RSS", Format.ATOM: "Atom", Format.JSON: "JSON Feed"}
+_LABELS = {Format.RSS: "RSS", Format.ATOM: "Atom", Format.JSON: "JSON Feed", Format.HTML: "web page"}
 
 Builder = Callable[[Channel, Sequence[Item]], bytes]
 
 
 def build(fmt: Format, channel: Channel, items: Sequence[Item]) -> bytes:
-    """Render ``items``, in the order given, as a UTF-8 document of format ``fmt``."""
+    """Render ``items``, in the order given, as a UTF-8 document of feed format ``fmt``."""
     from .jsonfeed import build_json
     from .xml import build_atom, build_rss
 

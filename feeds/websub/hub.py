@@ -135,7 +135,8 @@ class Hub:
         at the very first look, which only takes note); notes the new ones."""
         known = self.store.documents()
         subscribed = {topic for topic, _ in self.store.subscriptions(at)}
-        self._paths = {as_uri(publication.url(path)): path for path in publication.catalogue.feed_paths()}
+        feeds = publication.catalogue.feed_paths(pages=False)
+        self._paths = {as_uri(publication.url(path)): path for path in feeds}
         self._documents = {}
         changed: list[str] = []
         notes: dict[str, tuple[str, str]] = {}
