@@ -6,6 +6,8 @@ import functools
 import logging
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
@@ -124,7 +126,8 @@ def _survey(corpus: Path | None) -> tuple[Path, Survey]:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port.")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
 @click.option("--cache-max-age", help="Seconds clients may reuse a feed (Cache-Control max-age).")
-@click.option("--watch-interval", help="Seconds between two scans of the corpus for changes.")
+@click.option("--watch-interval", help="Seconds between two looks at every file, where the corpus is polled.")
+@click.option("--watcher", help="How the corpus is watched: auto, notify or poll.")
 @click.option("--hub", is_flag=True, default=None, help="Be a WebSub hub of these feeds, at /websub.")
 @site_options
 def serve(corpus: Path | None, host: str, port: int, workers: int, **flags: Any) -> None:
@@ -150,13 +153,20 @@ def serve(corpus: Path | None, host: str, port: int, workers: int, **flags: Any)
 @click.option("--gzip", "gzip_too", is_flag=True, help="Also write precompressed .gz files beside them.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (for cron).")
 @click.option("--no-ping", is_flag=True, help="Do not tell the hubs of the feeds that changed.")
+@click.option("--watch", is_flag=True, help="Stay running and export again after each change of the corpus.")
+@click.option("--watcher", help="How --watch learns of changes: auto, notify or poll.")
+@click.option("--watch-interval", help="Seconds between two looks at every file, where --watch polls.")
 @site_options
-def export(paths: tuple[Path, ...], gzip_too: bool, quiet: bool, no_ping: bool, **flags: Any) -> None:
-    """Write every feed, the index page and the OPML file under OUT as static files.
+def export(
+    paths: tuple[Path, ...], gzip_too: bool, quiet: bool, no_ping: bool, watch: bool, **flags: Any
+) -> None:
+    """Write every feed, its page, the index page and the OPML file under OUT as static files.
 
     Paths equal the server's URL paths (/ is index.html), and so do the bytes. Only
     changed files are written; files of feeds that no longer exist are removed; nothing
-    else in OUT is touched. Exits with status 1 if any file could not be written.
+    else in OUT is touched. Exits with status 1 if any file could not be written. With
+    --watch it stays running, exports again after each change (one line a round) and
+    exits 0 on Ctrl-C.
     """
     from .export import Progress, export_site
 
@@ -165,6 +175,10 @@ def export(paths: tuple[Path, ...], gzip_too: bool, quiet: bool, no_ping: bool, 
     corpus: Path | None = paths[0] if len(paths) == 2 else None
     out = paths[-1]
     settings = resolve_settings(corpus, **flags)
+    if watch:
+        ping = bool(settings.hubs) and not no_ping
+        _export_rounds(settings, out, gzip_too=gzip_too, quiet=quiet, ping=ping)
+        return
     progress: Progress = nullcontext
     if not quiet and sys.stderr.isatty():
         progress = functools.partial(click.progressbar, label="Exporting", file=sys.stderr)  # type: ignore[assignment]
@@ -185,6 +199,41 @@ def export(paths: tuple[Path, ...], gzip_too: bool, quiet: bool, no_ping: bool, 
         _ping(settings, report.written, quiet=quiet)
     if report.failures:
         raise SystemExit(1)
+
+
+def _export_rounds(settings: Settings, out: Path, *, gzip_too: bool, quiet: bool, ping: bool) -> None:
+    """``feeds export --watch``: a round after each change of the corpus, until Ctrl-C."""
+    from .export import Exporter
+    from .watch import changes
+
+    _configure_logging()
+    stop = threading.Event()
+    try:
+        exporter = Exporter(settings, out, gzip_too=gzip_too)
+    except FeedsError as err:
+        raise click.ClickException(str(err)) from None
+    try:
+        for paths in changes(settings.corpus, settings.watcher, settings.watch_interval, stop):
+            started = time.monotonic()
+            try:
+                report = exporter.round(utc_now(), paths)
+            except FeedsError as err:  # another export into OUT at the moment, say: next round
+                click.echo(f"Error: {err}", err=True)
+                continue
+            for problem in report.problems:
+                if not (quiet and problem.warning):
+                    click.echo(str(problem), err=True)
+            for failure in report.failures:
+                click.echo(f"error: {failure}", err=True)
+            if not quiet or report.failures:
+                click.echo(f"{utc_now():%H:%M:%S} {report.summary()} ({time.monotonic() - started:.2f} s)")
+            if ping and report.written:
+                _ping(settings, report.written, quiet=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        exporter.close()
 
 
 EXPORT_PING_WAIT = 5.0

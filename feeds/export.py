@@ -76,25 +76,49 @@ def export_site(
     symlink, not creatable, or locked by another export); a file that cannot be written
     is a failure in the report, not an exception.
     """
-    check_out(settings.corpus, out)
-    index = open_index(settings)
+    exporter = Exporter(settings, out, gzip_too=gzip_too)
     try:
-        index.refresh()
+        return exporter.round(now, progress=progress)
+    finally:
+        exporter.close()
+
+
+class Exporter:
+    """Exports of one corpus into one ``out``, round after round, from one open index:
+    the first round looks at every file, a later one only at the paths a change notice
+    named (``feeds export --watch``). Every round writes what a one-off export would."""
+
+    def __init__(self, settings: Settings, out: Path, *, gzip_too: bool = False) -> None:
+        check_out(settings.corpus, out)
+        self.settings = settings
+        self.out = out
+        self.gzip_too = gzip_too
+        self.index = open_index(settings)
+        self.rounds = 0
+
+    def round(
+        self, now: datetime, paths: Iterable[str] | None = None, *, progress: Progress = nullcontext
+    ) -> ExportReport:
+        """Export as visible at ``now``. The report's problems are every problem of the
+        corpus in a first round, and those of the files read again in a later one."""
+        refresh = self.index.refresh(paths=None if self.rounds == 0 else paths)
+        first, self.rounds = self.rounds == 0, self.rounds + 1
         try:
-            out.mkdir(parents=True, exist_ok=True)
+            self.out.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            raise FeedsError(f"cannot create {out}: {err.strerror or err}") from None
+            raise FeedsError(f"cannot create {self.out}: {err.strerror or err}") from None
 
         def export() -> ExportReport:
-            publication = Publication.from_source(index.selection(now), settings)
-            report = ExportReport(problems=tuple(index.problems()))
-            with _Tree(out) as tree:
-                _export(publication, tree, report, gzip_too=gzip_too, progress=progress)
+            publication = Publication.from_source(self.index.selection(now), self.settings)
+            report = ExportReport(problems=tuple(self.index.problems()) if first else refresh.problems)
+            with _Tree(self.out) as tree:
+                _export(publication, tree, report, gzip_too=self.gzip_too, progress=progress)
             return report
 
-        return index.recovering(export)
-    finally:
-        index.close()
+        return self.index.recovering(export)
+
+    def close(self) -> None:
+        self.index.close()
 
 
 def _export(

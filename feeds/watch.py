@@ -116,33 +116,34 @@ def _watch_limit() -> int | None:
 
 
 def _notices(root: Path, stop: threading.Event) -> Iterator[set[str] | None]:
-    from watchfiles import watch  # only the watching processes load it
+    from watchfiles._rust_notify import RustNotify  # only the watching processes load it
 
-    log.info("watching %s by change notices (inotify)", root)
-    base = os.path.realpath(root)
-    folder = _inode(root)
-    yield None  # notices start now: whatever changed before, a look at every file finds
-    looked = time.monotonic()
-    for found in watch(
-        root,
-        watch_filter=None,
-        debounce=GATHER_MS,
-        step=STEP_MS,
-        stop_event=stop,
-        rust_timeout=int(LOOK_AGAIN * 1000),
-        yield_on_timeout=True,
-        force_polling=False,
-        ignore_permission_denied=True,
-    ):
-        if _inode(root) != folder:
-            log.info("corpus folder %s was replaced; watching the new one", root)
-            return
-        paths = {_relative(path, str(root), base) for _, path in found}
-        if not found or "." in paths or len(found) > MANY or time.monotonic() - looked >= LOOK_AGAIN:
-            looked = time.monotonic()
-            yield None
-            continue
-        yield {path for path in paths if path is not None}
+    # Notices start before the first look at every file, so nothing falls between the two.
+    notify = RustNotify([str(root)], False, False, 0, True, True)
+    try:
+        log.info("watching %s by change notices (inotify)", root)
+        base = os.path.realpath(root)
+        folder = _inode(root)
+        yield None
+        looked = time.monotonic()
+        while not stop.is_set():
+            found = notify.watch(GATHER_MS, STEP_MS, int(LOOK_AGAIN * 1000), stop)
+            if found == "signal":
+                raise KeyboardInterrupt
+            if found == "stop":
+                return
+            if _inode(root) != folder:
+                log.info("corpus folder %s was replaced; watching the new one", root)
+                return
+            named = found if isinstance(found, set) else set()
+            paths = {_relative(path, str(root), base) for _, path in named}
+            if not paths or "." in paths or len(paths) > MANY or time.monotonic() - looked >= LOOK_AGAIN:
+                looked = time.monotonic()
+                yield None
+                continue
+            yield {path for path in paths if path is not None}
+    finally:
+        notify.close()
 
 
 def _inode(path: Path) -> int | None:

@@ -41,6 +41,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+TAKE_UP = 0.25
+"""Seconds between two looks of a worker of ``feeds serve`` at the index for a new
+generation, which the server's watcher process wrote."""
 CACHE_SIZE = 512
 """Rendered documents kept per corpus version; default feeds and popular queries fit."""
 MAX_HEAT = 1_000_000
@@ -199,7 +202,8 @@ class Site:
         return self.version.cache.get((path, DEFAULT_PARAMS, navigation))
 
     def watch(self) -> None:
-        """Rescan now, then every ``watch_interval`` seconds in this process.
+        """Rescan now, then every ``watch_interval`` seconds in this process (or, where
+        another process scans, look for its new generations every :data:`TAKE_UP` seconds).
 
         The app calls this on each request rather than when it is created: a server that
         loads the app and then forks its workers (gunicorn --preload) gets a watcher in each
@@ -213,7 +217,8 @@ class Site:
         with self._watch_lock:
             if self._watcher is None or self._watcher_pid != pid or not self._watcher.alive:
                 self.refresh()
-                self._watcher = Watcher(self.refresh, self.settings.watch_interval)
+                interval = self.settings.watch_interval if self.scan else TAKE_UP
+                self._watcher = Watcher(self.refresh, interval)
                 self._watcher_pid = pid
 
     def close(self) -> None:
