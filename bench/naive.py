@@ -3,6 +3,8 @@
     python -m bench.naive read CORPUS          # read every file, nothing else
     python -m bench.naive parse CORPUS         # read and parse every front matter with libyaml
     python -m bench.naive export CORPUS OUT    # PyYAML + feedgen in one pass: RSS per topic
+    python -m bench.naive exact CORPUS         # read every file with feeds' exact reader alone
+    python -m bench.naive fast CORPUS          # ... with its fast path first, as feeds does
 
 The naive exporter has no index, no validation and no second core: it parses every file,
 keeps the published items, and writes one RSS feed of the newest 50 per topic with feedgen.
@@ -69,6 +71,18 @@ def export(root: Path, out: Path) -> None:
         fg.rss_file(str(out / f"{number}.rss"))
 
 
+def read(path: Path, root: Path, *, fast_path: bool) -> bool:
+    """Read one file as feeds does, in this process (one core, no index): whether it is an item."""
+    from feeds.corpus import read_item
+    from feeds.errors import ItemError
+
+    try:
+        read_item(path.read_bytes(), path, path.relative_to(root).as_posix(), fast_path=fast_path)
+    except ItemError:
+        return False
+    return True
+
+
 def main() -> None:
     command, root = sys.argv[1], Path(sys.argv[2])
     if command == "read":
@@ -78,6 +92,8 @@ def main() -> None:
         print(sum(parse(path) is not None for path in files(root)))
     elif command == "export":
         export(root, Path(sys.argv[3]))
+    elif command in ("exact", "fast"):
+        print(sum(read(path, root, fast_path=command == "fast") for path in files(root)))
     else:
         raise SystemExit(f"unknown command {command!r}")
 

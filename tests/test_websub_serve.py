@@ -176,7 +176,7 @@ def changed_topics(settings: Settings, before: Path, after: Path) -> set[str]:
     old = Publication(load_corpus(before).items, settings, NOW)
     new = Publication(load_corpus(after).items, settings, NOW)
     topics = set()
-    for path in new.catalogue.feed_paths():
+    for path in new.catalogue.feed_paths(pages=False):
         then, now = old.render(path), new.render(path)
         if then is None or now is None or then.body != now.body:
             topics.add(new.url(path))

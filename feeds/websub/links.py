@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
-from ..builders import Format
+from ..builders import FEED_FORMATS
 from ..builders.uri import as_uri
 from ..catalogue import FEEDS_PREFIX
 from ..config import Settings
@@ -48,7 +48,7 @@ def comparable(url: str) -> str:
 def written_topics(settings: Settings, names: Iterable[str]) -> list[str]:
     """The topics of the feed files among ``names`` (relative file names of an export)."""
     feeds = FEEDS_PREFIX.lstrip("/")
-    suffixes = tuple(f".{fmt.value}" for fmt in Format)
+    suffixes = tuple(f".{fmt.value}" for fmt in FEED_FORMATS)  # a page is no topic
     return [
         as_uri(settings.base_url + name)
         for name in names
