@@ -19,17 +19,22 @@ import json
 import os
 import re
 import secrets
+import signal
 import stat
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
+from multiprocessing import get_context
 from pathlib import Path, PurePosixPath
 
 from .catalogue import FEEDS_PREFIX, file_path
 from .config import Settings
 from .errors import FeedsError, ItemError
 from .index import open_index
+from .processes import end_with_parent
 from .publication import Publication, gzip_bytes
 
 MANIFEST = ".feeds-export.json"
@@ -133,17 +138,18 @@ def _export(
     # Listed before they exist: if this export dies, the next still knows them as ours.
     entries = dict(previous.entries)
     tree.save_manifest(_Manifest(previous.files | set(names), entries), report)
-    with progress(paths) as shown:
-        for path in shown:
-            name = file_path(path)
-            targets = [name, name + ".gz"] if gzip_too else [name]
-            fingerprint = publication.fingerprint(path)
-            if all(tree.holds(target, previous.entries.get(target), fingerprint) for target in targets):
-                report.unchanged.extend(targets)  # made of the same parts as the file there
-                continue
-            document = publication.render(path)
-            assert document is not None, path
-            bodies = [document.body, gzip_bytes(document.body)] if gzip_too else [document.body]
+    todo: list[tuple[str, list[str], str | None]] = []
+    for path in paths:
+        name = file_path(path)
+        targets = [name, name + ".gz"] if gzip_too else [name]
+        fingerprint = publication.fingerprint(path)
+        if all(tree.holds(target, previous.entries.get(target), fingerprint) for target in targets):
+            report.unchanged.extend(targets)  # made of the same parts as the file there
+        else:
+            todo.append((path, targets, fingerprint))
+    with progress([path for path, _, _ in todo]) as shown:
+        made = rendered(publication, list(shown), gzip_too=gzip_too, held=tree.descriptors())
+        for (_, targets, fingerprint), bodies in zip(todo, made, strict=True):
             for target, body in zip(targets, bodies, strict=True):
                 tree.write(target, body, report)
                 stamp = tree.stamp(target)
@@ -155,6 +161,51 @@ def _export(
     files = set(names) | kept
     tree.save_manifest(_Manifest(files, {k: v for k, v in entries.items() if k in files}), report)
     tree.sync()
+
+
+RENDER_IN_PARALLEL = 32
+"""Documents to render from which an export renders them in worker processes."""
+_rendering: Publication | None = None
+"""The publication a worker process of :func:`rendered` renders from (inherited by fork)."""
+
+
+def rendered(
+    publication: Publication, paths: list[str], *, gzip_too: bool, held: Iterable[int] = ()
+) -> Iterator[list[bytes]]:
+    """The bytes of each document of ``paths`` (with their gzipped copy, if ``gzip_too``), in
+    order: rendered in worker processes, one per core, where there are many, each once.
+    The workers close the descriptors ``held`` (OUT's lock among them) and end with this
+    process, so an export killed leaves nothing behind that holds its lock."""
+    workers = min(os.cpu_count() or 1, 8)
+    if len(paths) < RENDER_IN_PARALLEL or workers < 2 or threading.active_count() > 1:
+        yield from (_bodies(publication, path, gzip_too) for path in paths)
+        return
+    global _rendering
+    _rendering = publication  # forked into each worker: nothing is pickled but the bytes made
+    try:
+        context, fds = get_context("fork"), list(held)
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker, initargs=(fds,)) as pool:
+            yield from pool.map(_render_forked, paths, [gzip_too] * len(paths), chunksize=4)
+    finally:
+        _rendering = None
+
+
+def _worker(held: list[int]) -> None:
+    end_with_parent(signal.SIGKILL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the export, which stops us
+    for fd in held:
+        os.close(fd)
+
+
+def _render_forked(path: str, gzip_too: bool) -> list[bytes]:
+    assert _rendering is not None
+    return _bodies(_rendering, path, gzip_too)
+
+
+def _bodies(publication: Publication, path: str, gzip_too: bool) -> list[bytes]:
+    document = publication.render(path)
+    assert document is not None, path
+    return [document.body, gzip_bytes(document.body)] if gzip_too else [document.body]
 
 
 Stamp = tuple[int, int, int]
@@ -208,6 +259,9 @@ class _Tree:
             os.close(fd)
             raise FeedsError(f"another export into {self.out} is running") from None
         return self
+
+    def descriptors(self) -> list[int]:
+        return list(self._folders.values())
 
     def __exit__(self, *_: object) -> None:
         for fd in self._folders.values():  # closing OUT's descriptor releases the lock

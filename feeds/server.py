@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import signal
@@ -20,6 +19,7 @@ from .catalogue import OPML_PATH
 from .clock import utc_now
 from .config import Settings
 from .index import open_index
+from .processes import end_with_parent
 from .watch import changes
 from .web import create_app
 from .websub import hub as websub
@@ -142,7 +142,7 @@ def watch_corpus(settings: Settings, parent: int) -> None:
     index = open_index(settings)
     websub.start(settings, index, utc_now)  # pings and the built-in hub, if set: in this process only
     stop = threading.Event()
-    if not _end_with_parent():
+    if not end_with_parent():
         threading.Thread(target=_stop_when_orphaned, args=(parent, stop), daemon=True).start()
     if os.getppid() != parent:
         return
@@ -152,16 +152,6 @@ def watch_corpus(settings: Settings, parent: int) -> None:
                 log.warning("%s", problem)
         except Exception:  # the edge of this process: log, and keep watching
             log.exception("corpus refresh failed; the index keeps the previous version")
-
-
-def _end_with_parent() -> bool:
-    """Have the kernel send this process SIGTERM when its parent ends (Linux), so that a
-    server that is killed leaves no watcher behind."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return bool(libc.prctl(1, signal.SIGTERM) == 0)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return False
 
 
 def _stop_when_orphaned(parent: int, stop: threading.Event) -> None:

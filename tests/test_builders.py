@@ -17,10 +17,13 @@ from typing import Any
 
 import feedparser
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from feeds.builders import FEED_FORMATS, Format, build
 from feeds.builders.html import render_body
+from feeds.builders.jsonfeed import dump
 from feeds.builders.uri import as_uri, host_url
 from feeds.builders.xml import GENERATOR, character_references, rfc822
 from feeds.corpus import item_id, parse_item
@@ -630,3 +633,17 @@ def test_seed_item_round_trips_through_the_corpus_reader() -> None:
 
 def _ids(items: Sequence[Item]) -> list[str]:
     return [item.id for item in items]
+
+
+_json_text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]))
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**12), 10**12) | _json_text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_json_text, inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.dictionaries(_json_text, _json_values, max_size=4))
+def test_json_feeds_are_written_as_the_standard_library_writes_them(document: dict[str, Any]) -> None:
+    assert dump(document) == (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()

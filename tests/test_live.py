@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 
 import feeds.index.rows
 from feeds.config import Settings
-from feeds.corpus import read_item_file
+from feeds.corpus.reader import read_file
 from feeds.errors import FeedsError
 from feeds.index import CorpusIndex
 from feeds.live import Watcher
@@ -242,11 +242,11 @@ def test_settled_files_are_not_reread(write_corpus: CorpusWriter, monkeypatch: p
     index.refresh()
     reads: list[str] = []
 
-    def counted(path: Path, root: Path) -> Any:
-        reads.append(path.name)
-        return read_item_file(path, root)
+    def counted(path: str, source: str, root: str) -> Any:
+        reads.append(source)
+        return read_file(path, source, root)
 
-    monkeypatch.setattr(feeds.index.rows, "read_item_file", counted)
+    monkeypatch.setattr(feeds.index.rows, "read_file", counted)
     assert index.refresh().changed is False
     assert reads == []
     (root / "3.txt").write_text(story(3, topics=["AI"], title="Changed"), encoding="utf-8")

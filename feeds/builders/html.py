@@ -28,7 +28,7 @@ def _validate_link(url: str) -> bool:
 _markdown.validateLink = _validate_link  # type: ignore[method-assign]
 
 
-@functools.lru_cache(maxsize=2048)
+@functools.lru_cache(maxsize=16384)
 def render_body(body: str) -> str:
     """Render a Markdown body to safe HTML.
 

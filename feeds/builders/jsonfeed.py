@@ -6,10 +6,11 @@ extension object on the item, as the spec asks of fields it does not define.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
+
+import msgspec
 
 from ..model import UNSCORED, Channel, Image, Item, Provider, Related
 from .html import render_body
@@ -35,7 +36,14 @@ def build_json(channel: Channel, items: Sequence[Item]) -> bytes:
     if channel.hubs:
         feed["hubs"] = [{"type": "WebSub", "url": as_uri(hub)} for hub in channel.hubs]
     feed["items"] = [_item(item) for item in items]
-    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode()
+    return dump(feed)
+
+
+def dump(document: dict[str, Any]) -> bytes:
+    """UTF-8 JSON, indented by two spaces, then a line end: the bytes of
+    ``json.dumps(document, ensure_ascii=False, indent=2)``, written by msgspec in C (the
+    standard library writes indented JSON in Python, ten times slower)."""
+    return msgspec.json.format(msgspec.json.encode(document), indent=2) + b"\n"
 
 
 def _item(item: Item) -> dict[str, Any]:

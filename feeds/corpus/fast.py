@@ -72,10 +72,11 @@ def _takes(front: str) -> bool:
 
 
 # What YAML 1.1 types when plain, by first character: PyYAML's own rules.
-_RESOLVERS = yaml.resolver.Resolver.yaml_implicit_resolvers
-_TYPED_FIRST = frozenset(key for key in _RESOLVERS if key)
-_RULES = {rule.pattern for rules in _RESOLVERS.values() for _, rule in rules}
-_YAML11_TYPED = re.compile("|".join(f"(?x:{pattern})" for pattern in sorted(_RULES)))
+_YAML11_TYPED = {
+    first: re.compile("|".join(f"(?x:{rule.pattern})" for _, rule in rules))
+    for first, rules in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
+    if first
+}
 _YAML11_TIMESTAMP = yaml.constructor.SafeConstructor.timestamp_regexp
 _TIMESTAMP = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:Z|[-+][0-9]{2}:[0-9]{2})?)?"
@@ -203,7 +204,8 @@ def _text(value: str | None) -> str | None:
 
 def _untyped(value: str) -> str:
     """``value``, unless YAML 1.1 would have read it as something else than text."""
-    if value[:1] in _TYPED_FIRST and _YAML11_TYPED.match(value):
+    typed = _YAML11_TYPED.get(value[:1])
+    if typed is not None and typed.match(value):
         raise _NotMine
     return value
 

@@ -18,6 +18,7 @@ MAX_FILE_BYTES = 1 << 20
 Stamp = tuple[int, int, int]
 """What tells a file changed: inode, size and modification time in nanoseconds."""
 
+_SUFFIXES = tuple(ITEM_SUFFIXES)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -60,7 +61,7 @@ def scan(root: Path, folder: str = "") -> dict[str, Stamp]:
                 continue
             if entry.is_dir(follow_symlinks=False):
                 pending.append((entry.path, f"{prefix}{name}/"))
-            elif os.path.splitext(name)[1].lower() in ITEM_SUFFIXES:
+            elif name.lower().endswith(_SUFFIXES):
                 if entry.is_symlink() and os.path.isdir(entry.path):  # False for a loop
                     continue  # a link to a folder is a folder, and folder links are not followed
                 found[stored_name(prefix + name)] = stamp_of(entry)
@@ -94,19 +95,24 @@ def is_utf8(name: str) -> bool:
     return True
 
 
-def read_bounded(path: Path, root: Path) -> bytes:
+def read_bounded(path: Path | str, root: Path | str) -> bytes:
     """The file's bytes, refusing symlinks out of ``root``, non-files and big files unread."""
-    if path.is_symlink():
+    if stat.S_ISLNK(os.lstat(path).st_mode):
         # realpath, not Path.resolve: a symlink loop must become an OSError on open
         target = Path(os.path.realpath(path))
         if not target.is_relative_to(os.path.realpath(root)):
             raise ItemError(path, "symlink points outside the corpus; not followed")
     # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    with open(fd, "rb") as file:
-        info = os.fstat(file.fileno())
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_NONBLOCK", 0))
+    try:
+        info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise ItemError(path, "not a regular file")
         if info.st_size > MAX_FILE_BYTES:
             raise ItemError(path, f"file is {info.st_size:,} bytes, over the limit of {MAX_FILE_BYTES:,}")
-        return file.read(MAX_FILE_BYTES + 1)
+        parts = [os.read(fd, MAX_FILE_BYTES + 1)]
+        while parts[-1] and sum(map(len, parts)) <= MAX_FILE_BYTES:  # a file that grew meanwhile
+            parts.append(os.read(fd, MAX_FILE_BYTES + 1))
+        return b"".join(parts)
+    finally:
+        os.close(fd)

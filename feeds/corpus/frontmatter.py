@@ -42,7 +42,7 @@ YAML_UNPRINTABLE = re.compile("[\x7f-\x84\x86-\x9f]")
 _PATH_STEP = re.compile(r"(\w+)|\[(\d+)\]")
 
 
-def decode(data: bytes, path: Path) -> str:
+def decode(data: bytes, path: Path | str) -> str:
     """The file's text with ``\\n`` line ends; raise :class:`ItemError` if it is not UTF-8."""
     try:
         text = data.decode("utf-8-sig")
@@ -51,10 +51,10 @@ def decode(data: bytes, path: Path) -> str:
         raise ItemError(
             path, f"not UTF-8: byte 0x{data[err.start]:02x} cannot be decoded; save the file as UTF-8", line
         ) from None
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
-def split(text: str, path: Path) -> tuple[str, str]:
+def split(text: str, path: Path | str) -> tuple[str, str]:
     """Front matter and body; raise :class:`ItemError` if the fences are not there."""
     if not text.strip():
         raise ItemError(path, "empty file")

@@ -29,7 +29,11 @@ class FileResult:
 
 def read_item_file(path: Path, root: Path) -> FileResult:
     """Read and validate one file. Never raises for anything the file contains."""
-    source = path.relative_to(root).as_posix()
+    return read_file(str(path), path.relative_to(root).as_posix(), str(root))
+
+
+def read_file(path: str, source: str, root: str) -> FileResult:
+    """:func:`read_item_file` of the file ``path``, which is ``source`` below ``root``."""
     if not is_utf8(source):
         problem = ItemError(path, "the file name is not UTF-8; rename the file")
         return FileResult(source, None, (problem,))
@@ -43,7 +47,7 @@ def read_item_file(path: Path, root: Path) -> FileResult:
 
 
 def read_item(
-    data: bytes, path: Path, source: str, *, fast_path: bool = True
+    data: bytes, path: Path | str, source: str, *, fast_path: bool = True
 ) -> tuple[Item, tuple[ItemError, ...]]:
     """An item and its warnings from a file's bytes; raise :class:`ItemError` if the file
     is not valid. ``fast_path=False`` reads it with the exact reader alone."""
@@ -53,7 +57,7 @@ def read_item(
     front, body = split(text, path)
     if fast_path and (item := fast.read(front, body, source)) is not None:
         return item, ()
-    matter = FrontMatter(path)
+    matter = FrontMatter(Path(path))
     item = Validator(matter, source).build(matter.parse(front), body)
     return item, tuple(matter.warnings)
 

@@ -3,6 +3,7 @@ text, links and their ids, dates, numbers."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import uuid
@@ -22,8 +23,8 @@ _URL_UNSAFE = re.compile(r"[\s\x00-\x1f]")
 # http(s), a plain host name (no user, no brackets) and an optional port, then the path:
 # what urlsplit accepts with a host, as nearly every URL of a corpus is.
 _PLAIN_URL = re.compile(r"(?i:https?)://[A-Za-z0-9._~-]+(?::([0-9]{1,5}))?(?:[/?#][^\s\x00-\x1f]*)?\Z")
-# The same URLs, in the parts canonical_url keeps.
-_PLAIN_PARTS = re.compile(r"(?i:(https?))://([A-Za-z0-9._~-]+)(?::([0-9]{1,5}))?([^?#]*)(?:\?([^#]*))?")
+# The same URLs, in parts: scheme, host, port, the rest.
+_PLAIN_PARTS = re.compile(r"(?i:(https?))://([A-Za-z0-9._~-]+)(?::([0-9]{1,5}))?((?:[/?#][^\s\x00-\x1f]*)?)\Z")
 _DEFAULT_PORTS = {("http", 80), ("https", 443)}
 _URL_NAMESPACE = uuid.NAMESPACE_URL.bytes
 
@@ -52,12 +53,13 @@ def item_id(canonical_url: str) -> str:
 
 def canonical_url(url: str) -> str:
     """Normalise a URL for identity: case of scheme and host, default port, no fragment."""
-    plain = _PLAIN_PARTS.match(url) if _PLAIN_URL.match(url) else None
+    plain = _PLAIN_PARTS.match(url)
     if plain is not None:  # what urlsplit and urlunsplit make of it, the short way
-        scheme, host, port, path, query = plain.groups()
+        scheme, host, port, rest = plain.groups()
         scheme, host = scheme.lower(), host.lower()
         if port is not None and (scheme, int(port)) not in _DEFAULT_PORTS:
             host = f"{host}:{int(port)}"
+        path, _, query = rest.partition("#")[0].partition("?")
         return f"{scheme}://{host}{path or '/'}{'?' + query if query else ''}"
     return canonical_url_parsed(url)
 
@@ -76,7 +78,13 @@ def canonical_url_parsed(url: str) -> str:
 
 def story_keys(url: str, *others: str | None) -> tuple[str, ...]:
     """The ids of a story's links, its own id (that of ``url``) first, each once."""
-    return tuple(dict.fromkeys(item_id(canonical_url(link)) for link in (url, *others) if link))
+    return tuple(dict.fromkeys(link_id(link) for link in (url, *others) if link))
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def link_id(url: str) -> str:
+    """The id of the story at ``url``; stories linked from many items are worked out once."""
+    return item_id(canonical_url(url))
 
 
 def url_problem(url: str) -> str | None:

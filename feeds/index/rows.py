@@ -3,16 +3,18 @@ processes when many files changed."""
 
 from __future__ import annotations
 
+import os
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
+from typing import TypeVar
 
 from .. import records
-from ..corpus import read_item_file
+from ..corpus.reader import read_file
 from ..model import Item
 from ..select import keys_of
 from ..topics import topic_key
@@ -71,13 +73,12 @@ class Row:
 
 def read_chunk(root: str, paths: Iterable[str]) -> list[Read]:
     """Read files, in a worker process for a big refresh."""
-    base = Path(root)
     results: list[Read] = []
     for path in paths:
         if _NOT_UTF8.search(path):
             results.append((path, None, [(None, "the file name is not UTF-8; rename the file", False)]))
             continue
-        result = read_item_file(base / path, base)
+        result = read_file(os.path.join(root, path), path, root)
         problems: list[Problem] = [(p.line, p.message, p.warning) for p in result.problems]
         results.append((path, None if result.item is None else Row.of(result.item), problems))
     return results
@@ -86,14 +87,25 @@ def read_chunk(root: str, paths: Iterable[str]) -> list[Read]:
 def read_files(root: Path, paths: list[str], workers: int) -> Iterator[list[Read]]:
     """The files read, in batches: in this process, or in ``workers`` processes (one batch
     per task) when there are many."""
+    yield from in_batches(read_chunk, root, paths, workers)
+
+
+T = TypeVar("T")
+
+
+def in_batches(
+    work: Callable[[str, list[str]], T], root: Path, paths: list[str], workers: int
+) -> Iterator[T]:
+    """``work(root, batch)`` for each batch of ``paths``: in this process, or in ``workers``
+    processes when there are many."""
     chunks = [paths[start : start + CHUNK] for start in range(0, len(paths), CHUNK)]
     if len(paths) < PARALLEL_THRESHOLD or workers < 2:
         for chunk in chunks:
-            yield read_chunk(str(root), chunk)
+            yield work(str(root), chunk)
         return
     # Fork where this is the only thread (a command): quick, and nothing to re-import. A
     # server refreshes from a thread, and forking a threaded process can copy a lock
     # another thread holds: spawn there.
     method = "fork" if threading.active_count() == 1 else "spawn"
     with ProcessPoolExecutor(workers, mp_context=get_context(method)) as pool:
-        yield from pool.map(read_chunk, [str(root)] * len(chunks), chunks)
+        yield from pool.map(work, [str(root)] * len(chunks), chunks)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from ..corpus.files import Stamp
 from ..errors import ItemError
-from . import store
+from . import bulk, store
 from .rows import Read, read_files
 from .store import INDEXES, TABLES, Transaction, batches
 
@@ -72,27 +73,27 @@ def build(
     in place of ``path`` (whose connections the caller has closed). ``key`` is the folder
     the index is of; ``generation`` is the new file's first."""
     for stale in path.parent.glob(f"{path.name}.build-*"):  # left by a build that was killed
-        stale.unlink(missing_ok=True)
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
     temporary = path.with_name(f"{path.name}.build-{os.getpid()}")
+    summaries = bulk.read_into_shards(Path(f"{temporary}.shards"), root, list(on_disk), workers)
     # No journal and no syncing while it is written: until it is renamed, nobody reads it.
     db = sqlite3.connect(temporary, isolation_level=None)
-    problems: list[ItemError] = []
-    stories: set[str] = set()
     try:
         db.execute("PRAGMA journal_mode=OFF")
         db.execute("PRAGMA synchronous=OFF")
         db.execute("PRAGMA cache_size=-65536")
         db.executescript(TABLES)
+        bulk.merge(db, Path(f"{temporary}.shards"))
         db.execute("BEGIN")
-        for batch in read_files(root, list(on_disk), workers):
-            insert(db, batch, on_disk)
-            for name, row, found in batch:
-                problems.extend(_errors(root, name, found))
-                if row is not None:
-                    stories.add(row.id)
+        db.executemany(
+            "INSERT INTO files VALUES (?, ?, ?, ?, ?)",
+            [(name, *on_disk[name], json.dumps(found) if found else None) for name, _, found in summaries],
+        )
         for statement in filter(str.strip, INDEXES.split(";")):  # after the rows: one sort each
             db.execute(statement)
-        elect(db, None)
         db.executemany(
             "INSERT INTO meta VALUES (?, ?)",
             [("schema", store.SCHEMA_VERSION), ("root", key), ("generation", str(generation))],
@@ -105,7 +106,9 @@ def build(
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     os.replace(temporary, path)
     _sync(path.parent)
-    return Refresh(len(on_disk), 0, True, tuple(problems), frozenset(stories))
+    problems = [error for name, _, found in summaries for error in _errors(root, name, found)]
+    stories = frozenset(story for _, story, _ in summaries if story is not None)
+    return Refresh(len(on_disk), 0, True, tuple(problems), stories)
 
 
 def _sync(path: Path) -> None:
