@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -18,7 +22,7 @@ from gunicorn.arbiter import Arbiter
 from .catalogue import OPML_PATH
 from .clock import utc_now
 from .config import Settings
-from .index import open_index
+from .index import MEMORY, open_index
 from .processes import end_with_parent
 from .watch import changes
 from .web import create_app
@@ -87,6 +91,10 @@ def run(
     if settings.hub or settings.hubs:
         Store(store_path(settings)).close()  # a store that cannot be opened stops us here
         echo(f"  hubs   {', '.join(hub_urls(settings))} (WebSub)")
+    scratch = None
+    if settings.index in ("memory", MEMORY):  # one index for every process, kept no longer
+        scratch = tempfile.mkdtemp(prefix="feeds-serve-")
+        settings = replace(settings, index=str(Path(scratch) / "index.sqlite3"))
     # The first scan runs in a child process: the memory it takes for a large corpus is
     # then returned, not inherited by every worker this process forks.
     os.waitpid(_in_child(lambda: _index_once(settings, echo)), 0)
@@ -96,8 +104,11 @@ def run(
         _serve(settings, host, port, workers)
     finally:
         if os.getpid() == server:  # gunicorn's workers leave through here too, forked
-            os.kill(watcher, signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):  # gone with a signal to all of us
+                os.kill(watcher, signal.SIGTERM)
             os.waitpid(watcher, 0)
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _in_child(work: Callable[[], None]) -> int:

@@ -396,3 +396,18 @@ def test_the_wsgi_module_runs_under_plain_gunicorn(corpus: Path, tmp_path: Path)
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(STOP_TIMEOUT)
+
+
+def test_a_server_with_no_index_kept_serves_the_corpus_from_every_worker(
+    corpus: Path, tmp_path: Path
+) -> None:
+    """``index = "memory"``: one index, shared by the server's processes."""
+    (tmp_path / "pyproject.toml").write_text('[tool.feeds]\nindex = "memory"\n', encoding="utf-8")
+    with serving([str(corpus)], cwd=tmp_path, workers=2) as server:
+        for _ in range(6):
+            assert url_of(1) in feed_urls("json", server.fetch("/feeds/all.json")[2])
+        (corpus / "d.txt").write_text(story(4, topics=["AI"]), encoding="utf-8")
+        deadline = time.monotonic() + 10
+        while url_of(4) not in feed_urls("json", server.fetch("/feeds/all.json")[2]):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)

@@ -42,6 +42,9 @@ INDEXES = "".join(
         ("items_latest", "items (listed, published_at DESC, id)"),
         ("topics_latest", "item_topics (key, listed, published_at DESC, id)"),
         ("topics_by_path", "item_topics (path)"),
+        # Heat selections, and the counts of the index page, without reading the rows.
+        ("items_hot", "items (listed, heat, published_at)"),
+        ("topics_hot", "item_topics (key, listed, heat, published_at)"),
         ("keys_by_key", "item_keys (key)"),
         ("keys_by_path", "item_keys (path)"),
     )
