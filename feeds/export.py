@@ -185,14 +185,25 @@ def rendered(
     try:
         context, fds = get_context("fork"), list(held)
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker, initargs=(fds,)) as pool:
-            yield from pool.map(_render_forked, paths, [gzip_too] * len(paths), chunksize=4)
+            # The workers are forked as the tasks are handed out: with Ctrl-C held back
+            # meanwhile, none can be interrupted before it has set itself to ignore it.
+            blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
+            try:
+                made = pool.map(_render_forked, paths, [gzip_too] * len(paths), chunksize=4)
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+            yield from made
     finally:
         _rendering = None
+
+
+_STOPPING = {signal.SIGINT, signal.SIGTERM}
 
 
 def _worker(held: list[int]) -> None:
     end_with_parent(signal.SIGKILL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the export, which stops us
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
     for fd in held:
         os.close(fd)
 
