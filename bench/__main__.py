@@ -598,6 +598,8 @@ def main() -> None:
     parser.add_argument("--only", choices=PARTS, action="append", help="measure only this part (repeatable)")
     args = parser.parse_args()
     parts = args.only or list(PARTS)
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:  # started in the background
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # the watchers are stopped by Ctrl-C
     if "server" in parts and shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk")
     hugo = find_hugo()

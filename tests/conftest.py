@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,15 @@ SCHEMAS = Path(__file__).resolve().parent / "schemas"
 """Atom's RELAX NG grammar (RFC 4287) and the JSON Feed 1.1 schema; see its README."""
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 """The fixed clock of the tests: after every seed and fixture date."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A run started in the background (``cmd &`` in a script, nohup) inherits SIGINT
+    # ignored, and every process it starts would too: the tests that stop a command with
+    # Ctrl-C, as a person would, need it delivered. A handler (unlike "ignored") is reset
+    # to the default in each program the tests start.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
