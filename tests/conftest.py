@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+import feeds.publication
 from feeds.config import Settings
 from feeds.web import create_app
 
@@ -110,3 +111,22 @@ def app(settings: Settings) -> Iterator[Any]:
 @pytest.fixture
 def client(app: Any) -> Any:
     return app.test_client()
+
+
+@pytest.fixture
+def renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Each feed build and page, index and OPML render, by kind, as publication.py makes
+    them (the names it renders through, wrapped around the real functions)."""
+    calls: list[str] = []
+
+    def counted(kind: str, real: Callable[..., bytes]) -> Callable[..., bytes]:
+        def wrapper(*args: Any, **kwargs: Any) -> bytes:
+            calls.append(kind)
+            return real(*args, **kwargs)
+
+        return wrapper
+
+    names = {"feed": "build", "page": "render_page", "index": "render_index", "opml": "render_opml"}
+    for kind, name in names.items():
+        monkeypatch.setattr(feeds.publication, name, counted(kind, getattr(feeds.publication, name)))
+    return calls

@@ -11,7 +11,7 @@ import base64
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,11 +22,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from lxml import html
 
-import feeds.publication
 from feeds.builders import FEED_FORMATS
 from feeds.config import Settings
 from feeds.export import export_site
-from feeds.pages import HEADER_POLICY, POLICY, render_page, shown_time
+from feeds.pages import HEADER_POLICY, POLICY, shown_time
 from feeds.web import create_app
 from tests.conftest import NOW, CorpusWriter, item_text, minimal_item
 from tests.test_export import assert_same_as_server
@@ -274,23 +273,6 @@ def test_the_site_icon_replaces_the_empty_one(write_corpus: CorpusWriter) -> Non
 def test_times_are_shown_in_utc_whatever_their_offset() -> None:
     assert shown_time(datetime(2024, 12, 31, 23, 5, 59, tzinfo=UTC)) == "31 Dec 2024, 23:05 UTC"
     assert shown_time(datetime.fromisoformat("2025-01-01T01:05:00+02:00")) == "31 Dec 2024, 23:05 UTC"
-
-
-@pytest.fixture
-def renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Each page render and feed build, as publication.py makes them."""
-    calls: list[str] = []
-
-    def counted(kind: str, real: Callable[..., bytes]) -> Callable[..., bytes]:
-        def wrapper(*args: Any, **kwargs: Any) -> bytes:
-            calls.append(kind)
-            return real(*args, **kwargs)
-
-        return wrapper
-
-    monkeypatch.setattr(feeds.publication, "render_page", counted("page", render_page))
-    monkeypatch.setattr(feeds.publication, "build", counted("feed", feeds.publication.build))
-    return calls
 
 
 def test_a_page_is_rendered_once_for_its_url_and_every_feed_url_a_browser_opens(

@@ -26,10 +26,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT4
 from werkzeug.http import http_date
 
-import feeds.publication
-from feeds.builders import build
 from feeds.config import Settings
-from feeds.pages import render_index, render_opml
 from feeds.web import accepts_gzip, create_app
 from tests.conftest import NOW, ROOT, SCHEMAS, CorpusWriter, item_text, minimal_item
 
@@ -597,25 +594,6 @@ def test_nosniff_on_every_response(http: FlaskClient) -> None:
 
 
 # --- rendering once -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every feed build and page render, by kind, as the app makes them."""
-    calls: list[str] = []
-
-    def counted(kind: str, real: Callable[..., bytes]) -> Callable[..., bytes]:
-        def wrapper(*args: Any, **kwargs: Any) -> bytes:
-            calls.append(kind)
-            return real(*args, **kwargs)
-
-        return wrapper
-
-    # the names publication.py renders through, wrapped around the real functions
-    monkeypatch.setattr(feeds.publication, "build", counted("feed", build))
-    monkeypatch.setattr(feeds.publication, "render_index", counted("index", render_index))
-    monkeypatch.setattr(feeds.publication, "render_opml", counted("opml", render_opml))
-    return calls
 
 
 def test_a_document_is_rendered_once_per_corpus_version(
