@@ -24,8 +24,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +41,7 @@ from .generate import generate
 from .hugo import Work, find_hugo, version
 from .live import (
     LiveFigures,
+    Started,
     edit_file,
     export_watch_latency,
     idle_percent,
@@ -216,34 +217,16 @@ def get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[in
         connection.close()
 
 
-@contextmanager
-def server(
-    command: list[str], env: dict[str, str], port: int
-) -> Iterator[tuple[subprocess.Popen[bytes], float]]:
+def server(command: list[str], env: dict[str, str], port: int) -> AbstractContextManager[Started]:
     """Start a server; yield it with the seconds it took to answer its first request."""
-    started = time.perf_counter()
-    quiet = subprocess.DEVNULL
-    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=quiet, stderr=quiet)
-    try:
-        deadline = started + 120
-        while True:
-            try:
-                status, _, _ = get(port, "/")
-                if status == 200:
-                    break
-            except OSError:
-                pass
-            if time.perf_counter() > deadline or process.poll() is not None:
-                raise SystemExit(f"server did not start: {' '.join(command)}")
-            time.sleep(0.005)
-        yield process, time.perf_counter() - started
-    finally:
-        process.send_signal(signal.SIGINT)
+
+    def answers() -> bool:
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            return get(port, "/")[0] == 200
+        except OSError:
+            return False
+
+    return running(command, env, ROOT, answers)
 
 
 def peak_mb(pid: int) -> list[float]:

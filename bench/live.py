@@ -109,10 +109,14 @@ def _read(path: Path) -> bytes:
         return b""
 
 
+Started = tuple[subprocess.Popen[bytes], float]
+"""A server's process, and the seconds from its start to its first answer."""
+
+
 @contextmanager
 def running(
     command: list[str], env: dict[str, str], cwd: Path, answers: Callable[[], bool]
-) -> Iterator[tuple[subprocess.Popen[bytes], float]]:
+) -> Iterator[Started]:
     """A server, with the seconds from its start to its first answer."""
     started = time.perf_counter()
     quiet = subprocess.DEVNULL
