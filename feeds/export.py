@@ -19,22 +19,19 @@ import json
 import os
 import re
 import secrets
-import signal
 import stat
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
-from multiprocessing import get_context
 from pathlib import Path, PurePosixPath
 
 from .catalogue import FEEDS_PREFIX, file_path
 from .config import Settings
 from .errors import FeedsError, ItemError
 from .index import open_index
-from .processes import end_with_parent
+from .processes import starting_workers, worker_pool
 from .publication import Publication, gzip_bytes
 
 MANIFEST = ".feeds-export.json"
@@ -183,29 +180,12 @@ def rendered(
     global _rendering
     _rendering = publication  # forked into each worker: nothing is pickled but the bytes made
     try:
-        context, fds = get_context("fork"), list(held)
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker, initargs=(fds,)) as pool:
-            # The workers are forked as the tasks are handed out: with Ctrl-C held back
-            # meanwhile, none can be interrupted before it has set itself to ignore it.
-            blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
-            try:
+        with worker_pool(workers, "fork", held) as pool:
+            with starting_workers():  # the workers are forked as the tasks are handed out
                 made = pool.map(_render_forked, paths, [gzip_too] * len(paths), chunksize=4)
-            finally:
-                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
             yield from made
     finally:
         _rendering = None
-
-
-_STOPPING = {signal.SIGINT, signal.SIGTERM}
-
-
-def _worker(held: list[int]) -> None:
-    end_with_parent(signal.SIGKILL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the export, which stops us
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
-    for fd in held:
-        os.close(fd)
 
 
 def _render_forked(path: str, gzip_too: bool) -> list[bytes]:

@@ -153,7 +153,7 @@ def watch_corpus(settings: Settings, parent: int) -> None:
     index = open_index(settings)
     websub.start(settings, index, utc_now)  # pings and the built-in hub, if set: in this process only
     stop = threading.Event()
-    if not end_with_parent():
+    if not end_with_parent(parent):
         threading.Thread(target=_stop_when_orphaned, args=(parent, stop), daemon=True).start()
     if os.getppid() != parent:
         return

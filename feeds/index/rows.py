@@ -7,15 +7,14 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 from typing import TypeVar
 
 from .. import records
 from ..corpus.reader import read_file
 from ..model import Item
+from ..processes import starting_workers, worker_pool
 from ..select import keys_of
 from ..topics import topic_key
 from .store import CHUNK
@@ -107,5 +106,7 @@ def in_batches(
     # server refreshes from a thread, and forking a threaded process can copy a lock
     # another thread holds: spawn there.
     method = "fork" if threading.active_count() == 1 else "spawn"
-    with ProcessPoolExecutor(workers, mp_context=get_context(method)) as pool:
-        yield from pool.map(work, [str(root)] * len(chunks), chunks)
+    with worker_pool(workers, method) as pool:
+        with starting_workers():
+            made = pool.map(work, [str(root)] * len(chunks), chunks)
+        yield from made
