@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -20,6 +20,9 @@ from .config import Settings, load_settings
 from .corpus import ITEM_SUFFIXES
 from .errors import FeedsError
 from .index import Survey, open_index
+
+if TYPE_CHECKING:
+    from .export import ExportReport
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -175,8 +178,8 @@ def export(
     corpus: Path | None = paths[0] if len(paths) == 2 else None
     out = paths[-1]
     settings = resolve_settings(corpus, **flags)
+    ping = bool(settings.hubs) and not no_ping
     if watch:
-        ping = bool(settings.hubs) and not no_ping
         _export_rounds(settings, out, gzip_too=gzip_too, quiet=quiet, ping=ping)
         return
     progress: Progress = nullcontext
@@ -186,16 +189,12 @@ def export(
         report = export_site(settings, out, now=utc_now(), gzip_too=gzip_too, progress=progress)
     except FeedsError as err:
         raise click.ClickException(str(err)) from None
-    for problem in report.problems:
-        if not (quiet and problem.warning):
-            click.echo(str(problem), err=True)
-    for failure in report.failures:
-        click.echo(f"error: {failure}", err=True)
+    _echo_problems(report, quiet=quiet)
     if not quiet:
         for name in report.removed:
             click.echo(f"removed {name} (no longer exported)")
         click.echo(report.summary())
-    if settings.hubs and not no_ping:
+    if ping:
         _ping(settings, report.written, quiet=quiet)
     if report.failures:
         raise SystemExit(1)
@@ -220,11 +219,7 @@ def _export_rounds(settings: Settings, out: Path, *, gzip_too: bool, quiet: bool
             except FeedsError as err:  # another export into OUT at the moment, say: next round
                 click.echo(f"Error: {err}", err=True)
                 continue
-            for problem in report.problems:
-                if not (quiet and problem.warning):
-                    click.echo(str(problem), err=True)
-            for failure in report.failures:
-                click.echo(f"error: {failure}", err=True)
+            _echo_problems(report, quiet=quiet)
             if not quiet or report.failures:
                 click.echo(f"{utc_now():%H:%M:%S} {report.summary()} ({time.monotonic() - started:.2f} s)")
             if ping and report.written:
@@ -234,6 +229,16 @@ def _export_rounds(settings: Settings, out: Path, *, gzip_too: bool, quiet: bool
     finally:
         stop.set()
         exporter.close()
+
+
+def _echo_problems(report: ExportReport, *, quiet: bool) -> None:
+    """On stderr: the problems of the corpus (errors only, if ``quiet``) and the files that
+    could not be written."""
+    for problem in report.problems:
+        if not (quiet and problem.warning):
+            click.echo(str(problem), err=True)
+    for failure in report.failures:
+        click.echo(f"error: {failure}", err=True)
 
 
 EXPORT_PING_WAIT = 5.0
