@@ -137,8 +137,7 @@ def test_the_file_system_of_a_folder_is_read_from_the_mount_table(tmp_path: Path
 
 
 def start_export(corpus: Path, out: Path, *args: str) -> tuple[subprocess.Popen[str], list[str]]:
-    env = {name: value for name, value in os.environ.items() if not name.startswith("FEEDS_")}
-    env["PYTHONUNBUFFERED"] = "1"
+    env = dict(os.environ, PYTHONUNBUFFERED="1")  # no FEEDS_* (conftest scrubs them)
     process = subprocess.Popen(
         [sys.executable, "-m", "feeds", "export", str(corpus), str(out), "--watch", *args],
         cwd=ROOT,

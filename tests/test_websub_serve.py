@@ -10,8 +10,6 @@ import http.client
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +23,7 @@ from feeds.corpus import load_corpus
 from feeds.publication import Publication
 from tests import test_serve_process
 from tests.conftest import CorpusWriter
+from tests.test_hostile import feeds_cli
 from tests.test_serve_process import HTTP_TIMEOUT, STOP_TIMEOUT, Server, free_port, serving
 from tests.test_web import feed_urls, link_header, story, url_of
 from tests.websub_peers import WAIT, StandInHub, Subscriber, closed_port
@@ -241,15 +240,8 @@ def test_a_hub_that_is_down_or_slow_slows_nothing(corpus: Path, tmp_path: Path) 
 def test_a_hub_store_that_cannot_be_opened_stops_feeds_serve(corpus: Path, tmp_path: Path) -> None:
     (tmp_path / "a-folder").mkdir()
     (tmp_path / "pyproject.toml").write_text('[tool.feeds]\nhub_store = "a-folder"\n', encoding="utf-8")
-    env = {name: value for name, value in os.environ.items() if not name.startswith("FEEDS_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "feeds", "serve", str(corpus), "--hub", "--port", str(free_port())],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    serve = ["serve", str(corpus), "--hub", "--port", str(free_port())]
+    result = feeds_cli(serve, cwd=tmp_path, timeout=60, env=dict(os.environ))
     assert result.returncode == 1, result.stderr
     assert f"Error: cannot open the hub store {tmp_path / 'a-folder'}" in result.stderr
     assert "Traceback" not in result.stderr
