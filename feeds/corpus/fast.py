@@ -36,7 +36,7 @@ import yaml_rs
 
 from ..model import UNSCORED, Image, Item, Provider, Related
 from .validate import clean_body
-from .values import MAX_NUMBER, SPACES, is_url, parse_date, story_keys, url_problem
+from .values import MAX_NUMBER, is_url, parse_date, story_keys, unique_topics, url_problem
 
 # -- the text the fast path takes -------------------------------------------------------
 
@@ -233,12 +233,7 @@ def _link(value: str | None) -> str | None:
 
 
 def _topics(names: list[str] | None) -> tuple[str, ...]:
-    kept: dict[str, str] = {}
-    for topic in names or ():
-        name = SPACES.sub(" ", _untyped(topic)).strip()
-        if name:
-            kept.setdefault(name.casefold(), name)
-    return tuple(kept.values())
+    return unique_topics(_untyped(topic) for topic in names or ())
 
 
 def _images(entries: list[_Image] | None) -> tuple[Image, ...]:

@@ -12,13 +12,13 @@ from ..model import UNSCORED, Image, Item, Provider, Related
 from .frontmatter import FrontMatter
 from .values import (
     MAX_NUMBER,
-    SPACES,
     clean_text,
     is_url,
     kind,
     parse_date,
     show,
     story_keys,
+    unique_topics,
     url_problem,
 )
 
@@ -42,7 +42,6 @@ class Validator:
     problem; problems that keep the item are warnings of ``front``."""
 
     def __init__(self, front: FrontMatter, source: str) -> None:
-        self.front = front
         self.source = source
         self.error = front.error
         self.warn = front.warn
@@ -157,15 +156,12 @@ class Validator:
         return int(value)
 
     def topics(self, fields: Mapping[str, Any]) -> tuple[str, ...]:
-        names: dict[str, str] = {}
-        for index, topic in enumerate(self.sequence(fields, "topics")):
+        entries = self.sequence(fields, "topics")
+        for index, topic in enumerate(entries):
             if not isinstance(topic, str):
                 where = f"topics[{index}]"
                 raise self.error(f"{where} must be text, got {kind(topic)} {show(topic)}; quote it", where)
-            name = SPACES.sub(" ", clean_text(topic)).strip()
-            if name:
-                names.setdefault(name.casefold(), name)
-        return tuple(names.values())
+        return unique_topics(clean_text(topic) for topic in entries)
 
     def sequence(self, fields: Mapping[str, Any], key: str, prefix: str = "") -> list[Any]:
         value = fields.get(key)

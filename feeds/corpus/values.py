@@ -7,6 +7,7 @@ import functools
 import hashlib
 import re
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -18,12 +19,11 @@ MAX_NUMBER = 1_000_000_000
 every store of numbers holds."""
 
 _XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-SPACES = re.compile(r"\s+")
+_SPACES = re.compile(r"\s+")
 _URL_UNSAFE = re.compile(r"[\s\x00-\x1f]")
 # http(s), a plain host name (no user, no brackets) and an optional port, then the path:
-# what urlsplit accepts with a host, as nearly every URL of a corpus is.
-_PLAIN_URL = re.compile(r"(?i:https?)://[A-Za-z0-9._~-]+(?::([0-9]{1,5}))?(?:[/?#][^\s\x00-\x1f]*)?\Z")
-# The same URLs, in parts: scheme, host, port, the rest.
+# what urlsplit accepts with a host, as nearly every URL of a corpus is. In parts: scheme,
+# host, port, the rest.
 _PLAIN_PARTS = re.compile(r"(?i:(https?))://([A-Za-z0-9._~-]+)(?::([0-9]{1,5}))?((?:[/?#][^\s\x00-\x1f]*)?)\Z")
 _DEFAULT_PORTS = {("http", 80), ("https", 443)}
 _URL_NAMESPACE = uuid.NAMESPACE_URL.bytes
@@ -34,9 +34,15 @@ def clean_text(text: str) -> str:
     return _XML_FORBIDDEN.sub("", text)
 
 
-def has_forbidden(text: str) -> bool:
-    """Whether :func:`clean_text` would change ``text``."""
-    return _XML_FORBIDDEN.search(text) is not None
+def unique_topics(names: Iterable[str]) -> tuple[str, ...]:
+    """Topic names with each run of space made one and the ends trimmed, empty ones left
+    out, each once whatever its case (as first spelt)."""
+    kept: dict[str, str] = {}
+    for topic in names:
+        name = _SPACES.sub(" ", topic).strip()
+        if name:
+            kept.setdefault(name.casefold(), name)
+    return tuple(kept.values())
 
 
 def item_id(canonical_url: str) -> str:
@@ -89,8 +95,8 @@ def link_id(url: str) -> str:
 
 def url_problem(url: str) -> str | None:
     """Why ``url`` is not an absolute http(s) URL we can publish, or ``None``."""
-    plain = _PLAIN_URL.match(url)
-    if plain is not None and (not plain[1] or int(plain[1]) <= 65535):
+    plain = _PLAIN_PARTS.match(url)
+    if plain is not None and (not plain[3] or int(plain[3]) <= 65535):
         return None  # the common case, settled without urlsplit
     return url_problem_parsed(url)
 
