@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -49,6 +50,11 @@ class ItemError(FeedsError):
 
 
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def rejected_files(problems: Iterable[ItemError]) -> int:
+    """How many files the errors among ``problems`` (not the warnings) name."""
+    return len({problem.path for problem in problems if not problem.warning})
 
 
 def printable(text: str) -> str:

@@ -29,7 +29,7 @@ from pathlib import Path, PurePosixPath
 
 from .catalogue import FEEDS_PREFIX, file_path
 from .config import Settings
-from .errors import FeedsError, ItemError
+from .errors import FeedsError, ItemError, rejected_files
 from .index import open_index
 from .processes import starting_workers, worker_pool
 from .publication import Publication, gzip_bytes
@@ -55,7 +55,7 @@ class ExportReport:
 
     @property
     def skipped(self) -> int:
-        return len({p.path for p in self.problems if not p.warning})
+        return rejected_files(self.problems)
 
     def summary(self) -> str:
         text = (

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import FeedsError, ItemError
+from ..errors import FeedsError, ItemError, rejected_files
 from ..model import Item
 from .files import ITEM_SUFFIXES, MAX_FILE_BYTES, iter_item_files, scan
 from .frontmatter import MAX_DEPTH
@@ -41,7 +41,7 @@ class Corpus:
 
     @property
     def rejected(self) -> int:
-        return len({p.path for p in self.problems if not p.warning})
+        return rejected_files(self.problems)
 
     @property
     def published(self) -> tuple[Item, ...]:

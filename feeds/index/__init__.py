@@ -33,7 +33,7 @@ from typing import TypeVar
 from ..config import Settings
 from ..corpus import duplicate_warning
 from ..corpus.files import Stamp, is_item_name, scan, stamp_of, stored_name
-from ..errors import FeedsError, ItemError
+from ..errors import FeedsError, ItemError, rejected_files
 from ..model import Item
 from ..select import Query
 from ..topics import TopicIndex
@@ -87,7 +87,7 @@ class Survey:
 
     @property
     def rejected(self) -> int:
-        return len({problem.path for problem in self.problems if not problem.warning})
+        return rejected_files(self.problems)
 
 
 class CorpusIndex:
