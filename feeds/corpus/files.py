@@ -24,7 +24,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def is_item_name(name: str) -> bool:
     """Whether a file of this name is an item file (hidden names are not)."""
-    return not name.startswith(".") and os.path.splitext(name)[1].lower() in ITEM_SUFFIXES
+    return not name.startswith(".") and name.lower().endswith(_SUFFIXES)
 
 
 def iter_item_files(root: Path) -> Iterator[Path]:
@@ -61,7 +61,7 @@ def scan(root: Path, folder: str = "") -> dict[str, Stamp]:
                 continue
             if entry.is_dir(follow_symlinks=False):
                 pending.append((entry.path, f"{prefix}{name}/"))
-            elif name.lower().endswith(_SUFFIXES):
+            elif is_item_name(name):
                 if entry.is_symlink() and os.path.isdir(entry.path):  # False for a loop
                     continue  # a link to a folder is a folder, and folder links are not followed
                 found[stored_name(prefix + name)] = stamp_of(entry)
