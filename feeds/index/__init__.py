@@ -251,11 +251,12 @@ class CorpusIndex:
         self._racy = racy if hint is None else (self._racy - on_disk.keys() - set(removed)) | racy
         if not changed and not removed:
             return Refresh()
-        if hint is None and not known and len(changed) >= BULK_THRESHOLD:
+        first = hint is None and not known  # an empty index
+        if first and len(changed) >= BULK_THRESHOLD:
             generation = self.generation + 1
             self._disconnect()
             return writer.build(self.path, self.root, self.key, on_disk, self.workers, generation)
-        return writer.update(db, self.root, on_disk, changed, removed, self.workers)
+        return writer.update(db, self.root, on_disk, changed, removed, self.workers, first=first)
 
     def _stamps(self, prefix: str, *, exact: bool = False) -> dict[str, Stamp]:
         """The stamps the index holds of the file ``prefix`` (``exact``) or of the files

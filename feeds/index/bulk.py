@@ -11,7 +11,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from .rows import Problem, Row, in_batches, read_chunk
+from .rows import Problem, in_batches, insert_rows, read_chunk
 from .store import TABLES
 
 Summary = tuple[str, "str | None", list[Problem]]
@@ -46,24 +46,9 @@ def write_shard(folder: str, root: str, paths: list[str]) -> list[Summary]:
     batch = read_chunk(root, paths)
     rows = [(path, row) for path, row, _ in batch if row is not None]
     db.execute("BEGIN")
-    db.executemany(
-        "INSERT INTO items (path, id, published, published_at, heat, quality, digest, related, data)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [_item(path, row) for path, row in rows],
-    )
-    db.executemany(
-        "INSERT INTO item_topics (path, key, name, published_at, id, heat, quality)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(path, key, name, r.published_at, r.id, r.heat, r.quality)
-         for path, r in rows for key, name in r.topics],
-    )
-    db.executemany("INSERT INTO item_keys VALUES (?, ?)", [(path, key) for path, r in rows for key in r.keys])
+    insert_rows(db, rows)
     db.execute("COMMIT")
     return [(path, None if row is None else row.id, found) for path, row, found in batch]
-
-
-def _item(path: str, r: Row) -> tuple[object, ...]:
-    return (path, r.id, r.published, r.published_at, r.heat, r.quality, r.digest, r.related, r.data)
 
 
 def merge(db: sqlite3.Connection, folder: Path) -> None:

@@ -3,8 +3,10 @@ processes when many files changed."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from .. import records
+from ..corpus.files import Stamp
 from ..corpus.reader import read_file
 from ..model import Item
 from ..processes import starting_workers, worker_pool
@@ -68,6 +71,40 @@ class Row:
             keys=keys_of(item),
             data=data,
         )
+
+
+def insert_files(
+    db: sqlite3.Connection, reads: Iterable[tuple[str, object, list[Problem]]], stamps: dict[str, Stamp]
+) -> None:
+    """The files table's row of each file read: its stamp and its problems."""
+    db.executemany(
+        "INSERT INTO files VALUES (?, ?, ?, ?, ?)",
+        [(path, *stamps[path], json.dumps(found) if found else None) for path, _, found in reads],
+    )
+
+
+def insert_rows(db: sqlite3.Connection, rows: list[tuple[str, Row]]) -> None:
+    """The rows of the items, topics and keys tables of each file's item."""
+    db.executemany(
+        "INSERT INTO items (path, id, published, published_at, heat, quality, digest, related, data)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (path, r.id, r.published, r.published_at, r.heat, r.quality, r.digest, r.related, r.data)
+            for path, r in rows
+        ],
+    )
+    db.executemany(
+        "INSERT INTO item_topics (path, key, name, published_at, id, heat, quality)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (path, key, name, r.published_at, r.id, r.heat, r.quality)
+            for path, r in rows
+            for key, name in r.topics
+        ],
+    )
+    db.executemany(
+        "INSERT INTO item_keys (path, key) VALUES (?, ?)", [(path, key) for path, r in rows for key in r.keys]
+    )
 
 
 def read_chunk(root: str, paths: Iterable[str]) -> list[Read]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from ..corpus.files import Stamp
 from ..errors import ItemError
 from . import bulk, store
-from .rows import Read, read_files
+from .rows import Read, insert_files, insert_rows, read_files
 from .store import INDEXES, TABLES, Transaction, batches
 
 
@@ -44,8 +44,11 @@ def update(
     changed: list[str],
     removed: list[str],
     workers: int,
+    *,
+    first: bool = False,
 ) -> Refresh:
-    """Read ``changed`` files again and forget ``removed`` ones, in one transaction."""
+    """Read ``changed`` files again and forget ``removed`` ones, in one transaction; a
+    ``first`` reading (of an empty index) elects every story at once."""
     problems: list[ItemError] = []
     different = bool(removed)
     with Transaction(db):
@@ -60,7 +63,7 @@ def update(
                     stories.add(row.id)
                 stored = (None if row is None else row.digest, json.dumps(found) if found else None)
                 different = different or old.get(path) != stored
-        elect(db, stories)
+        elect(db, None if first else stories)
         if different:
             db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
     return Refresh(len(changed), len(removed), different, tuple(problems), frozenset(stories))
@@ -78,7 +81,8 @@ def build(
         else:
             stale.unlink(missing_ok=True)
     temporary = path.with_name(f"{path.name}.build-{os.getpid()}")
-    summaries = bulk.read_into_shards(Path(f"{temporary}.shards"), root, list(on_disk), workers)
+    shards = Path(f"{temporary}.shards")
+    summaries = bulk.read_into_shards(shards, root, list(on_disk), workers)
     # No journal and no syncing while it is written: until it is renamed, nobody reads it.
     db = sqlite3.connect(temporary, isolation_level=None)
     try:
@@ -86,12 +90,9 @@ def build(
         db.execute("PRAGMA synchronous=OFF")
         db.execute("PRAGMA cache_size=-65536")
         db.executescript(TABLES)
-        bulk.merge(db, Path(f"{temporary}.shards"))
+        bulk.merge(db, shards)
         db.execute("BEGIN")
-        db.executemany(
-            "INSERT INTO files VALUES (?, ?, ?, ?, ?)",
-            [(name, *on_disk[name], json.dumps(found) if found else None) for name, _, found in summaries],
-        )
+        insert_files(db, summaries, on_disk)
         for statement in filter(str.strip, INDEXES.split(";")):  # after the rows: one sort each
             db.execute(statement)
         db.executemany(
@@ -124,32 +125,8 @@ def _errors(root: Path, path: str, found: Iterable[tuple[int | None, str, bool]]
 
 
 def insert(db: sqlite3.Connection, batch: list[Read], stamps: dict[str, Stamp]) -> None:
-    db.executemany(
-        "INSERT INTO files VALUES (?, ?, ?, ?, ?)",
-        [(path, *stamps[path], json.dumps(found) if found else None) for path, _, found in batch],
-    )
-    rows = [(path, row) for path, row, _ in batch if row is not None]
-    db.executemany(
-        "INSERT INTO items (path, id, published, published_at, heat, quality, digest, related, data)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (path, r.id, r.published, r.published_at, r.heat, r.quality, r.digest, r.related, r.data)
-            for path, r in rows
-        ],
-    )
-    db.executemany(
-        "INSERT INTO item_topics (path, key, name, published_at, id, heat, quality)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [
-            (path, key, name, r.published_at, r.id, r.heat, r.quality)
-            for path, r in rows
-            for key, name in r.topics
-        ],
-    )
-    db.executemany(
-        "INSERT INTO item_keys (path, key) VALUES (?, ?)",
-        [(path, key) for path, r in rows for key in r.keys],
-    )
+    insert_files(db, batch, stamps)
+    insert_rows(db, [(path, row) for path, row, _ in batch if row is not None])
 
 
 def _digests(db: sqlite3.Connection, paths: list[str]) -> dict[str, tuple[str | None, str | None]]:
