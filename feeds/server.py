@@ -94,7 +94,9 @@ def run(
     scratch = None
     if settings.index in ("memory", MEMORY):  # one index for every process, kept no longer
         scratch = tempfile.mkdtemp(prefix="feeds-serve-")
-        settings = replace(settings, index=str(Path(scratch) / "index.sqlite3"))
+        # The hub's store is kept, where it is without the scratch index: named before.
+        index = str(Path(scratch) / "index.sqlite3")
+        settings = replace(settings, index=index, hub_store=str(store_path(settings)))
     # The first scan runs in a child process: the memory it takes for a large corpus is
     # then returned, not inherited by every worker this process forks.
     os.waitpid(_in_child(lambda: _index_once(settings, echo)), 0)

@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import feedparser
+import pytest
 
 from feeds.config import Settings
 from feeds.corpus import load_corpus
@@ -40,8 +41,10 @@ corpus = test_serve_process.corpus  # the serve tests' three stories
 
 
 @contextmanager
-def hub_server(corpus: Path, cwd: Path, *args: str, port: int | None = None) -> Iterator[Server]:
-    (cwd / "pyproject.toml").write_text(HUB_SETTINGS, encoding="utf-8")
+def hub_server(
+    corpus: Path, cwd: Path, *args: str, port: int | None = None, settings: str = ""
+) -> Iterator[Server]:
+    (cwd / "pyproject.toml").write_text(HUB_SETTINGS + settings, encoding="utf-8")
     with serving([str(corpus), "--hub", "--watch-interval", "0.2", *args], cwd=cwd, port=port) as server:
         wait_log(server, "changes are told from now on")  # the hub has looked at every feed
         yield server
@@ -146,9 +149,10 @@ def test_unsubscribing_and_an_expired_lease_stop_deliveries(corpus: Path, tmp_pa
         assert subscriber.deliveries("leaves") == [] and subscriber.deliveries("lapses") == []
 
 
-def test_a_restart_keeps_the_subscriptions(corpus: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("index", ["", 'index = "memory"\n'], ids=["index", "index in memory"])
+def test_a_restart_keeps_the_subscriptions(corpus: Path, tmp_path: Path, index: str) -> None:
     with Subscriber() as subscriber:
-        with hub_server(corpus, tmp_path) as server:
+        with hub_server(corpus, tmp_path, settings=index) as server:
             topic, (hub,) = discover(server, "/feeds/space.rss")
             subscribe(hub, topic, subscriber.callback("kept"), secret="k")
             verified(server, "subscribe", topic, subscriber)
@@ -156,7 +160,7 @@ def test_a_restart_keeps_the_subscriptions(corpus: Path, tmp_path: Path) -> None
             assert server.process.wait(STOP_TIMEOUT) == 0
         # changed while no server ran: told when it starts again, at the same address
         (corpus / "d.txt").write_text(story(4, topics=["Space"]), encoding="utf-8")
-        with hub_server(corpus, tmp_path, port=server.port) as server:
+        with hub_server(corpus, tmp_path, port=server.port, settings=index) as server:
             (first,) = subscriber.wait_deliveries("kept")
             assert first.signed_with(b"k") and url_of(4) in feed_urls("rss", first.body)
             (corpus / "e.txt").write_text(story(5, topics=["Space"]), encoding="utf-8")
