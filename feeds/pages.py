@@ -18,6 +18,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from lxml import etree
 from markupsafe import Markup
 
+from .builders.jsonfeed import rfc3339
 from .builders.uri import as_uri
 from .model import UNSCORED, Channel, Item, Link
 
@@ -49,18 +50,13 @@ HEADER_POLICY = f"{POLICY}; frame-ancestors 'none'"
 """The policy as an HTTP header, which alone can refuse framing."""
 
 
-def machine_time(moment: datetime) -> str:
-    """RFC 3339 in UTC, for ``<time datetime>``."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def shown_time(moment: datetime) -> str:
     """``3 Feb 2023, 12:51 UTC``, whatever the process locale."""
     utc = moment.astimezone(UTC)
     return f"{utc.day} {_MONTHS[utc.month - 1]} {utc.year}, {utc.hour:02d}:{utc.minute:02d} UTC"
 
 
-_templates.filters.update(uri=as_uri, machine_time=machine_time, shown_time=shown_time)
+_templates.filters.update(uri=as_uri, machine_time=rfc3339, shown_time=shown_time)
 _templates.globals.update(stylesheet=Markup(STYLESHEET), policy=POLICY, unscored=UNSCORED)
 
 

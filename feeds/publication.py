@@ -64,6 +64,11 @@ class Params:
         query = self.query_string()
         return f"?{query}" if query else ""
 
+    def hubs(self, settings: Settings) -> tuple[str, ...]:
+        """The hubs a feed asked for with these parameters names, in the document and in its
+        ``Link`` header: hubs are told of changes of the feeds as published, never of a query's."""
+        return () if self.query_string() else hub_urls(settings)
+
 
 DEFAULT_PARAMS = Params()
 _ORDER_WORDS = {Order.LATEST: "newest first", Order.HOT: "hottest first"}
@@ -134,8 +139,7 @@ class Publication:
             ),
             icon=self.settings.icon,
             logo=self.settings.logo,
-            # Hubs are told of changes of the feeds as published, never of a query's.
-            hubs=() if suffix else hub_urls(self.settings),
+            hubs=params.hubs(self.settings),
         )
 
     def feed(self, spec: FeedSpec, fmt: Format, params: Params = DEFAULT_PARAMS) -> Document:

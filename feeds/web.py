@@ -33,7 +33,7 @@ from .pages import HEADER_POLICY
 from .publication import DEFAULT_PARAMS, HTML_TYPE, Document, Params, Publication, gzip_bytes
 from .select import Order
 from .websub.endpoint import MAX_BODY, Endpoint, topic_checker
-from .websub.links import HUB_PATH, hub_links, hub_urls
+from .websub.links import HUB_PATH, hub_links
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -288,8 +288,7 @@ def create_app(
         endpoint = app.extensions["feeds-hub"] = Endpoint(settings)
 
         def is_feed(path: str) -> bool:
-            found = site.version.publication.catalogue.find(path)
-            return found is not None and found[1].is_feed  # a page is no topic
+            return site.version.publication.page_path(path) is not None  # a page is no topic
 
         topic_of = topic_checker(settings, is_feed)
 
@@ -457,15 +456,13 @@ def _link_header(path: str, params: Params, settings: Settings) -> str:
     """``self`` and the same feed in the other formats, with the request's parameters,
     then the WebSub hubs of a feed with none (written as the document writes them)."""
     stem, _, ext = path.rpartition(".")
-    query = params.query_string()
-    suffix = f"?{query}" if query else ""
+    suffix = params.suffix()
     base = settings.base_url + stem.lstrip("/")
     links = []
     for fmt in FEED_FORMATS:
         rel = "self" if fmt.value == ext else "alternate"
         links.append(f'<{as_uri(f"{base}.{fmt.value}{suffix}")}>; rel="{rel}"; type="{fmt.media_type}"')
-    if not query:
-        links += hub_links(hub_urls(settings))
+    links += hub_links(params.hubs(settings))
     return ", ".join(links)
 
 

@@ -33,7 +33,7 @@ class Format(StrEnum):
         return self is not Format.HTML
 
 
-FEED_FORMATS = (Format.RSS, Format.ATOM, Format.JSON)
+FEED_FORMATS = tuple(fmt for fmt in Format if fmt.is_feed)
 """The formats a feed reader reads, in the order they are listed everywhere."""
 
 _MEDIA_TYPES = {
@@ -42,7 +42,7 @@ _MEDIA_TYPES = {
     Format.JSON: "application/feed+json",
     Format.HTML: "text/html",
 }
-_LABELS = {Format.RSS: "RSS", Format.ATOM: "Atom", Format.JSON: "JSON Feed", Format.HTML: "web page"}
+_LABELS = {Format.RSS: "RSS", Format.ATOM: "Atom", Format.JSON: "JSON Feed"}
 
 Builder = Callable[[Channel, Sequence[Item]], bytes]
 

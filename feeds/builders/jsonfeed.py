@@ -58,8 +58,8 @@ def _item(item: Item) -> dict[str, Any]:
         entry["content_text"] = item.excerpt or item.title
     if item.images:
         entry["image"] = as_uri(item.images[0].url)
-    entry["date_published"] = _date(item.published_at)
-    entry["date_modified"] = _date(item.updated_at)
+    entry["date_published"] = rfc3339(item.published_at)
+    entry["date_modified"] = rfc3339(item.updated_at)
     if item.provider:
         entry["authors"] = [_author(item.provider)]
     if item.topics:
@@ -83,8 +83,8 @@ def _item(item: Item) -> dict[str, Any]:
     return entry
 
 
-def _date(moment: datetime) -> str:
-    """RFC 3339 in UTC, ``Z`` for the offset."""
+def rfc3339(moment: datetime) -> str:
+    """RFC 3339 in UTC, ``Z`` for the offset (also the pages' ``<time datetime>``)."""
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
@@ -112,7 +112,7 @@ def _related(story: Related) -> dict[str, Any]:
     if story.excerpt:
         data["summary"] = story.excerpt
     if story.published_at:
-        data["date_published"] = _date(story.published_at)
+        data["date_published"] = rfc3339(story.published_at)
     if story.provider:
         data["authors"] = [_author(story.provider)]
     if story.images:

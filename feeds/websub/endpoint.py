@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 from ..builders.uri import as_uri
 from ..config import Settings
 from ..errors import FeedsError
-from .links import comparable
+from .links import comparable, topic_url
 from .net import Refused, Resolver, addresses, system_resolver
 from .pool import Pool
 from .store import Intent, Mode, Store, store_path
@@ -176,7 +176,7 @@ def topic_checker(settings: Settings, is_feed: Callable[[str], bool]) -> TopicCh
         if not url.startswith(base) or "?" in url or "#" in url:
             return None
         path = "/" + url[len(base) :]
-        return as_uri(settings.base_url + path.lstrip("/")) if is_feed(path) else None
+        return topic_url(settings, path) if is_feed(path) else None
 
     return topic_of
 

@@ -26,12 +26,11 @@ from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
-from ..builders.uri import as_uri
 from ..config import Settings
 from ..index import CorpusIndex
 from ..publication import Document, Publication
 from . import net
-from .links import hub_links, hub_urls
+from .links import hub_links, hub_urls, topic_url
 from .ping import Pinger
 from .pool import Pool
 from .store import Delivery, Mode, Pending, Store, store_path
@@ -136,7 +135,7 @@ class Hub:
         known = self.store.documents()
         subscribed = {topic for topic, _ in self.store.subscriptions(at)}
         feeds = publication.catalogue.feed_paths(pages=False)
-        self._paths = {as_uri(publication.url(path)): path for path in feeds}
+        self._paths = {topic_url(self.settings, path): path for path in feeds}
         self._documents = {}
         changed: list[str] = []
         notes: dict[str, tuple[str, str]] = {}

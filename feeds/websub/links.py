@@ -24,6 +24,12 @@ def hub_urls(settings: Settings) -> tuple[str, ...]:
     return tuple(dict.fromkeys(as_uri(url) for url in urls))
 
 
+def topic_url(settings: Settings, path: str) -> str:
+    """The topic of the feed at ``path`` (a URL path, or a file name of an export): its self
+    URL, as the document and its ``Link`` header write it and the hub's store keeps it."""
+    return as_uri(settings.base_url + path.lstrip("/"))
+
+
 def hub_links(hubs: tuple[str, ...]) -> list[str]:
     """``Link`` header values naming ``hubs`` (RFC 8288)."""
     return [f'<{hub}>; rel="hub"' for hub in hubs]
@@ -49,8 +55,4 @@ def written_topics(settings: Settings, names: Iterable[str]) -> list[str]:
     """The topics of the feed files among ``names`` (relative file names of an export)."""
     feeds = FEEDS_PREFIX.lstrip("/")
     suffixes = tuple(f".{fmt.value}" for fmt in FEED_FORMATS)  # a page is no topic
-    return [
-        as_uri(settings.base_url + name)
-        for name in names
-        if name.startswith(feeds) and name.endswith(suffixes)
-    ]
+    return [topic_url(settings, name) for name in names if name.startswith(feeds) and name.endswith(suffixes)]

@@ -235,13 +235,6 @@ class Store:
         found = [Delivery(*row) for row in rows if (row[0], row[1]) not in skipped]
         return found[:limit]
 
-    def next_due(self) -> float | None:
-        """When the next delivery is due, if any (``0`` if requests wait)."""
-        if self.db.execute("SELECT 1 FROM requests LIMIT 1").fetchone():
-            return 0.0
-        row = self.db.execute("SELECT min(next_at) FROM subscriptions WHERE wanted > done").fetchone()
-        return None if row[0] is None else float(row[0])
-
     def delivered(self, delivery: Delivery) -> None:
         """The changes counted in ``delivery`` are delivered (or given up on)."""
         self.db.execute(
