@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 
 class FeedsError(Exception):
-    """Root of every error this package raises on purpose."""
+    """Root of every error this package raises on purpose: what a command refuses to do,
+    told in one line, with exit status ``exit_code``."""
+
+    exit_code = 2
 
 
 class ConfigError(FeedsError):
     """A setting is missing or has a value we cannot use."""
+
+
+class Refusal(FeedsError):
+    """What a command will not do because it could cost a published site."""
+
+
+class BadFiles(FeedsError):
+    """Bad corpus files where none may be (``export --strict``)."""
+
+    exit_code = 1
 
 
 class ItemError(FeedsError):
@@ -24,12 +37,20 @@ class ItemError(FeedsError):
     """
 
     def __init__(
-        self, path: Path | str, message: str, line: int | None = None, *, warning: bool = False
+        self,
+        path: Path | str,
+        message: str,
+        line: int | None = None,
+        *,
+        warning: bool = False,
+        field: str | None = None,
     ) -> None:
         self.path = Path(path)
         self.line = line
         self.message = message
         self.warning = warning
+        self.field = field
+        """The field path the problem is about (``images[0].url``), where there is one."""
         super().__init__(str(self))
 
     def __eq__(self, other: object) -> bool:
@@ -47,6 +68,21 @@ class ItemError(FeedsError):
         path = printable(str(self.path))
         where = f"{path}:{self.line}" if self.line is not None else path
         return f"{where}: {'warning: ' if self.warning else ''}{self.message}"
+
+
+class ItemErrors(ItemError):
+    """Every problem of one file that rejects it, its warnings too: raised as the first
+    error, holding them all."""
+
+    def __init__(self, errors: Sequence[ItemError], warnings: Sequence[ItemError] = ()) -> None:
+        first = errors[0]
+        self.problems = tuple(sorted((*errors, *warnings), key=lambda p: p.line or 0))
+        super().__init__(first.path, first.message, first.line, field=first.field)
+
+
+def every_problem(err: ItemError) -> tuple[ItemError, ...]:
+    """The problems an error raised for a file stands for, in the order of their lines."""
+    return err.problems if isinstance(err, ItemErrors) else (err,)
 
 
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")

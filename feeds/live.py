@@ -32,6 +32,6 @@ class Watcher:
         while not self._stop.wait(self._interval):
             try:
                 if self._refresh():
-                    log.info("corpus changed; feeds republished")
+                    log.debug("this process now serves the corpus as changed")
             except Exception:  # the edge of this thread: log, keep serving the last version
                 log.exception("corpus refresh failed; serving the previous version")

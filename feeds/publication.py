@@ -91,7 +91,7 @@ class Publication:
         self.settings = settings
         self.selection = source
         self.catalogue = Catalogue(source.topics, settings.selections)
-        self._settings_key = f"{__version__}\n{settings!r}"
+        self._settings_key = f"{__version__}\n{settings.documents_key()}"
         self._entries: dict[bool, list[FeedEntry]] = {}
 
     @property

@@ -7,6 +7,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -22,7 +23,9 @@ from gunicorn.arbiter import Arbiter
 from .catalogue import OPML_PATH
 from .clock import utc_now
 from .config import Settings
+from .errors import FeedsError, Refusal
 from .index import MEMORY, open_index
+from .logs import gunicorn_logger
 from .processes import end_with_parent
 from .watch import changes
 from .web import create_app
@@ -65,16 +68,35 @@ class _Server(BaseApplication):  # type: ignore[misc]
         try:
             _Arbiter(self).run()
         except RuntimeError as err:  # as gunicorn's own run(): a bad setting, say
-            print(f"\nError: {err}\n", file=sys.stderr, flush=True)
-            sys.exit(1)
+            log.error("%s", err)
+            sys.exit(2)
 
 
 THREADS = 8
 """Threads of each worker process."""
 
 
+def check_port(host: str, port: int) -> None:
+    """Refuse, before anything is started, an address that cannot be listened on (a port in
+    use, an address not of this machine). Raises Refusal."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+            probe.bind((host, port))
+    except OSError as err:
+        shown = f"[{host}]" if ":" in host else host
+        raise Refusal(f"cannot listen on {shown}:{port}: {err.strerror or err}") from None
+
+
 def run(
-    settings: Settings, *, host: str, port: int, workers: int, echo: Callable[[str], None] = print
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    echo: Callable[[str], None] = print,
+    config: str | None = None,
 ) -> None:
     """Serve until interrupted. One process watches the corpus into the index; the workers
     read the index, so their memory does not grow with the corpus."""
@@ -82,14 +104,20 @@ def run(
         shown = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host
         shown = f"[{shown}]" if ":" in shown else shown
         settings = replace(settings, base_url=f"http://{shown}:{port}/")
+    # What cannot be opened stops us here, before the banner, in one line.
+    if settings.index not in ("memory", MEMORY):
+        open_index(settings).close()
+    if settings.hub or settings.hubs:
+        Store(store_path(settings)).close()
     base = settings.base_url
     echo(f"Serving {settings.corpus} at {base} with {workers} workers (Ctrl-C stops)")
     echo(f"  index  {base}")
     echo(f"  OPML   {base}{OPML_PATH.lstrip('/')}")
     echo(f"  feeds  {base}feeds/all.rss, .atom, .json and {base}feeds/<topic>.rss, ...")
     echo(f"  pages  {base}feeds/all.html and {base}feeds/<topic>.html, ...")
+    if config is not None:
+        echo(f"  config {config}")
     if settings.hub or settings.hubs:
-        Store(store_path(settings)).close()  # a store that cannot be opened stops us here
         echo(f"  hubs   {', '.join(hub_urls(settings))} (WebSub)")
     scratch = None
     if settings.index in ("memory", MEMORY):  # one index for every process, kept no longer
@@ -161,10 +189,21 @@ def watch_corpus(settings: Settings, parent: int) -> None:
         return
     for paths in changes(settings.corpus, settings.watcher, settings.watch_interval, stop):
         try:
-            for problem in index.refresh(paths=paths).problems:
-                log.warning("%s", problem)
+            refresh = index.refresh(paths=paths)
+        except FeedsError as err:  # an unreadable corpus folder, say: told, and watched on
+            log.error("%s; the index keeps the previous version", err)
+            continue
         except Exception:  # the edge of this process: log, and keep watching
             log.exception("corpus refresh failed; the index keeps the previous version")
+            continue
+        for problem in refresh.problems:
+            log.warning("%s", problem)
+        if refresh.changed:
+            log.info(
+                "corpus changed: %d files read again, %d gone; feeds republished",
+                refresh.read,
+                refresh.removed,
+            )
 
 
 def _stop_when_orphaned(parent: int, stop: threading.Event) -> None:
@@ -185,6 +224,8 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
             "threads": THREADS,
             "post_worker_init": _ignore_ctrl_c,
             "accesslog": "-",
+            "logger_class": gunicorn_logger(),
+            "loglevel": settings.log_level,
             "proc_name": "feeds",
             # One control socket per user (~/.gunicorn/gunicorn.ctl) would be shared by every
             # server this user runs; feeds serve needs none.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 from collections.abc import Callable, Iterator
@@ -71,6 +72,25 @@ def minimal_item(number: int = 0) -> dict[str, Any]:
         "quality": 50,
         "topics": ["AI"],
     }
+
+
+LOG_LINE = re.compile(
+    r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARNING|ERROR|CRITICAL) [\w.]+: (.*)"
+)
+
+
+def log_messages(stderr: str, level: str | None = None) -> list[str]:
+    """The messages of the log lines on ``stderr`` (of ``level`` only, if given); a line
+    that is not a log line fails the test, since every line on stderr must be one."""
+    found = []
+    for line in stderr.splitlines():
+        if not line.strip():
+            continue  # the new line a terminal's Ctrl-C is answered with
+        match = LOG_LINE.fullmatch(line)
+        assert match, f"not a log line: {line!r}"
+        if level is None or match[1] == level:
+            found.append(match[2])
+    return found
 
 
 CorpusWriter = Callable[..., Path]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from feeds.config import Settings, bundled_seeds, load_settings
+from feeds.config import DeleteLimit, Settings, bundled_seeds, load_settings
 from feeds.errors import ConfigError
 from feeds.watch import Mode
 
@@ -62,6 +62,9 @@ hub_lease_default = 120
 hub_lease_max = 180
 hub_max_per_topic = 5
 hub-max-per-host = 3
+max_deletes = "25%"
+log_level = "warning"
+log_format = "json"
 """,
     )
     settings = load_settings(pyproject=toml)
@@ -90,6 +93,9 @@ hub-max-per-host = 3
         hub_lease_max=180,
         hub_max_per_topic=5,
         hub_max_per_host=3,
+        max_deletes=DeleteLimit(share=0.25),
+        log_level="warning",
+        log_format="json",
     )
     environ = {f"FEEDS_{name.upper()}": value for name, value in ENV_VALUES.items()}
     assert set(ENV_VALUES) == names
@@ -101,9 +107,14 @@ hub-max-per-host = 3
     assert from_env.hubs == ("https://a.example/hub", "http://b.example/")
     assert (from_env.hub, from_env.hub_private_callbacks, from_env.ping_batch) == (True, True, False)
     assert (from_env.hub_lease_min, from_env.hub_lease_default, from_env.hub_lease_max) == (1, 2, 2)
+    assert from_env.max_deletes == DeleteLimit(files=10)
+    assert (from_env.log_level, from_env.log_format) == ("debug", "text")
 
 
 ENV_VALUES = {
+    "max_deletes": "10",
+    "log_level": "DEBUG",
+    "log_format": "text",
     "corpus": "elsewhere",
     "site_title": "Env",
     "site_description": "Env site.",
@@ -226,7 +237,8 @@ def test_wrong_toml_types_for_other_settings(key: str, toml_value: str, tmp_path
 
 def test_unknown_toml_setting_is_an_error(tmp_path: Path) -> None:
     toml = pyproject(tmp_path, "[tool.feeds]\nbase-uri = 'http://x.example/'\n")
-    with pytest.raises(ConfigError, match=r"unknown setting \[tool.feeds\] base-uri"):
+    message = r"\[tool.feeds\] base-uri: unknown setting; did you mean base_url\?$"
+    with pytest.raises(ConfigError, match=message):
         load_settings(pyproject=toml)
 
 

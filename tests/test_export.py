@@ -26,7 +26,7 @@ from feeds.errors import FeedsError
 from feeds.export import MANIFEST, ExportReport, export_site
 from feeds.publication import Publication
 from feeds.web import create_app
-from tests.conftest import NOW, ROOT, CorpusWriter, item_text, minimal_item
+from tests.conftest import NOW, ROOT, CorpusWriter, item_text, log_messages, minimal_item
 
 SUMMARY = re.compile(r"\d+ written, \d+ unchanged, \d+ removed, \d+ bad files skipped")
 
@@ -110,7 +110,7 @@ def run_cli(*args: str | Path) -> Any:
 def _fixed_clock(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The command reads the clock at its edge; pin it to the tests' NOW. Run where no
     pyproject.toml adds settings."""
-    monkeypatch.setattr("feeds.cli.utc_now", lambda: NOW)
+    monkeypatch.setattr("feeds.cli.export.utc_now", lambda: NOW)
     monkeypatch.chdir(tmp_path)
 
 
@@ -300,7 +300,7 @@ def test_a_selection_dropped_from_the_settings_takes_its_emptied_folder_along(
     export_site(settings, out, now=NOW)
     (out / "feeds/hot/keep.txt").write_text("a user's file")
 
-    report = export_site(replace(settings, selections={}), out, now=NOW)
+    report = export_site(replace(settings, selections={}), out, now=NOW, force=True)  # most files go
     assert {name.split("/")[1] for name in report.removed} == {"hot", "top"}
     assert not (out / "feeds/top").exists()  # emptied: it held only our files
     assert os.listdir(out / "feeds/hot") == ["keep.txt"]  # not empty: it stays
@@ -345,8 +345,9 @@ def test_refuses_an_out_that_is_or_is_inside_the_corpus(seeds_dir: Path, where: 
     ]
     before = snapshot(seeds_dir)
     result = run_cli(seeds_dir, out)
-    assert result.exit_code == 1
-    assert "refusing to export into the corpus" in result.stderr
+    assert result.exit_code == 2
+    [refusal] = log_messages(result.stderr, "ERROR")
+    assert refusal.startswith("refusing to export into the corpus")
     assert snapshot(seeds_dir) == before
     assert sorted(os.listdir(seeds_dir)) == sorted(before)
 
@@ -356,8 +357,9 @@ def test_refuses_an_out_whose_feeds_folder_is_the_corpus(tmp_path: Path, write_c
     corpus = write_corpus(topic_items(), root=out / "feeds")
     before = snapshot(tmp_path)
     result = run_cli(corpus, out)
-    assert result.exit_code == 1
-    assert "is inside" in result.stderr
+    assert result.exit_code == 2
+    refusal = f"refusing to export into {out}: the corpus {corpus} is inside it"
+    assert log_messages(result.stderr, "ERROR") == [refusal]
     assert snapshot(tmp_path) == before
 
 
@@ -365,7 +367,7 @@ def test_refuses_an_out_reached_through_a_symlink_into_the_corpus(seeds_dir: Pat
     (tmp_path / "link").symlink_to(seeds_dir)
     before = snapshot(seeds_dir)
     result = run_cli(seeds_dir, tmp_path / "link" / "out")
-    assert result.exit_code == 1 and "refusing" in result.stderr
+    assert result.exit_code == 2 and "refusing" in result.stderr
     assert snapshot(seeds_dir) == before and not (seeds_dir / "out").exists()
 
 
@@ -373,7 +375,7 @@ def test_refuses_an_out_that_is_a_symlink(seeds_dir: Path, tmp_path: Path) -> No
     (tmp_path / "real").mkdir()
     (tmp_path / "out").symlink_to(tmp_path / "real")
     result = run_cli(seeds_dir, tmp_path / "out")
-    assert result.exit_code == 1 and "symlink" in result.stderr
+    assert result.exit_code == 2 and "symlink" in result.stderr
     assert os.listdir(tmp_path / "real") == []
 
 
@@ -392,9 +394,9 @@ def test_follows_no_symlinked_folder_out_of_out(write_corpus: CorpusWriter, tmp_
 
     assert result.exit_code == 1
     assert snapshot(elsewhere) == before  # nothing written there, nothing removed (beta's feeds listed stale)
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
-    assert "error: feeds/all.rss: feeds is a symlink; not followed" in errors
-    assert "error: feeds/beta.rss: cannot remove: feeds is a symlink; not followed" in errors
+    errors = log_messages(result.stderr, "ERROR")
+    assert "not written: feeds/all.rss: feeds is a symlink; not followed" in errors
+    assert "not written: feeds/beta.rss: cannot remove: feeds is a symlink; not followed" in errors
     assert re.fullmatch(
         r"2 written, 0 unchanged, 0 removed, 0 bad files skipped, \d+ failed", result.stdout.splitlines()[-1]
     )
@@ -420,8 +422,8 @@ def test_follows_no_symlinked_selection_folder_or_file(write_corpus: CorpusWrite
     assert outside.read_bytes() == b"precious"
     # A symlink at a file's own place is replaced by the file, never written through.
     assert not (out / "index.html").is_symlink() and b"<!DOCTYPE html>" in (out / "index.html").read_bytes()
-    assert sorted(result.stderr.splitlines()) == sorted(
-        f"error: {name}: feeds/hot is a symlink; not followed"
+    assert sorted(log_messages(result.stderr, "ERROR")) == sorted(
+        f"not written: {name}: feeds/hot is a symlink; not followed"
         for name in feeds_of("hot/all", "hot/alpha", "hot/beta", "hot/gamma")
     )
     assert (out / "feeds/alpha.rss").is_file()
@@ -458,8 +460,8 @@ def test_a_file_that_cannot_be_written_fails_the_export_but_not_the_others(
     result = run_cli(settings.corpus, out, "--base-url", settings.base_url)
 
     assert result.exit_code == 1
-    assert [line for line in result.stderr.splitlines() if line.startswith("error:")] == [
-        "error: feeds/ai.rss: Is a directory"
+    assert [line for line in log_messages(result.stderr, "ERROR") if line.startswith("not written:")] == [
+        "not written: feeds/ai.rss: Is a directory"
     ]
     assert (out / "feeds/ai.rss/mine").read_text() == "mine"
     assert (out / "feeds/ai.atom").is_file() and (out / "index.html").is_file()
@@ -500,15 +502,16 @@ def test_output_is_a_summary_problems_on_stderr_and_no_progress_bar_when_capture
 
 def test_quiet_prints_nothing_but_errors(settings: Settings, tmp_path: Path) -> None:
     (settings.corpus / "odd.txt").write_text(item_text(minimal_item(9), colour="blue"))
-    result = run_cli(settings.corpus, tmp_path / "out", "--quiet")
+    base = ("--base-url", "https://news.example/")
+    result = run_cli(settings.corpus, tmp_path / "out", "--quiet", *base)
     assert result.exit_code == 0
     assert result.stdout == ""
-    assert result.stderr.splitlines() == [
+    assert log_messages(result.stderr) == [
         f"{settings.corpus / '002_7afdc6dd96035df6.txt'}:1: no front matter: "
         "the file must start with a '---' line"
     ]
     (settings.corpus / "002_7afdc6dd96035df6.txt").unlink()
-    result = run_cli(settings.corpus, tmp_path / "out", "-q")
+    result = run_cli(settings.corpus, tmp_path / "out", "-q", *base)
     assert (result.exit_code, result.output) == (0, "")
 
 

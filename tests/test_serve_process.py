@@ -344,8 +344,8 @@ def test_feeds_serve_refuses_a_missing_corpus(tmp_path: Path) -> None:
         text=True,
         timeout=60,
     )
-    assert result.returncode == 1
-    assert "corpus folder not found" in result.stderr
+    assert result.returncode == 2
+    assert "corpus folder not found" in result.stderr and result.stdout == ""
 
 
 def test_the_wsgi_module_runs_under_plain_gunicorn(corpus: Path, tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from feeds.config import Settings
 from feeds.corpus import load_corpus
 from feeds.publication import Publication
 from tests import test_serve_process
-from tests.conftest import CorpusWriter
+from tests.conftest import CorpusWriter, log_messages
 from tests.test_hostile import feeds_cli
 from tests.test_serve_process import HTTP_TIMEOUT, STOP_TIMEOUT, Server, free_port, serving
 from tests.test_web import feed_urls, link_header, story, url_of
@@ -246,6 +246,7 @@ def test_a_hub_store_that_cannot_be_opened_stops_feeds_serve(corpus: Path, tmp_p
     (tmp_path / "pyproject.toml").write_text('[tool.feeds]\nhub_store = "a-folder"\n', encoding="utf-8")
     serve = ["serve", str(corpus), "--hub", "--port", str(free_port())]
     result = feeds_cli(serve, cwd=tmp_path, timeout=60, env=dict(os.environ))
-    assert result.returncode == 1, result.stderr
-    assert f"Error: cannot open the hub store {tmp_path / 'a-folder'}" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert result.returncode == 2, result.stderr
+    [line] = log_messages(result.stderr, "ERROR")
+    assert line.startswith(f"cannot open the hub store {tmp_path / 'a-folder'}")
+    assert "Traceback" not in result.stderr and result.stdout == ""  # refused before the banner

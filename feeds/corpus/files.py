@@ -8,7 +8,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..errors import ItemError
+from ..errors import FeedsError, ItemError
 
 ITEM_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
 
@@ -46,14 +46,21 @@ def iter_item_files(root: Path) -> Iterator[Path]:
 def scan(root: Path, folder: str = "") -> dict[str, Stamp]:
     """The stamp of every item file below ``root`` (or below its subfolder ``folder``, a
     relative path ending in ``/``) by relative path, as :func:`iter_item_files` finds them:
-    hidden names skipped, folder symlinks not followed."""
+    hidden names skipped, folder symlinks not followed. A subfolder that cannot be listed
+    is there by its name, ``sub/``, with a stamp of zeros, so the reader reports it; a
+    corpus folder that cannot be listed raises FeedsError."""
     found: dict[str, Stamp] = {}
     pending = [(os.path.join(root, folder) if folder else str(root), folder)]
     while pending:
         path, prefix = pending.pop()
         try:
             entries = list(os.scandir(path))
-        except OSError:
+        except FileNotFoundError:
+            continue  # gone meanwhile
+        except OSError as err:
+            if not prefix:
+                raise FeedsError(f"cannot read the corpus folder {root}: {err.strerror or err}") from None
+            found[stored_name(prefix)] = (0, 0, 0)
             continue
         for entry in entries:
             name = entry.name

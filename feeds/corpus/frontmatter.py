@@ -85,11 +85,11 @@ class FrontMatter:
     # -- messages -------------------------------------------------------------------
 
     def error(self, message: str, where: str | None = None, line: int | None = None) -> ItemError:
-        return ItemError(self.path, message, line if line is not None else self.line_of(where))
+        return ItemError(self.path, message, line if line is not None else self.line_of(where), field=where)
 
     def warn(self, message: str, where: str | None = None, line: int | None = None) -> None:
         line = line if line is not None else self.line_of(where)
-        self.warnings.append(ItemError(self.path, message, line, warning=True))
+        self.warnings.append(ItemError(self.path, message, line, warning=True, field=where))
 
     def line_of(self, where: str | None) -> int | None:
         """The file line of the deepest node on a field path (of its key, for a mapping

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ItemError
+from ..errors import ItemError, ItemErrors, every_problem
 from ..model import Item
 from . import fast
 from .files import MAX_FILE_BYTES, is_utf8, read_bounded
@@ -41,9 +41,10 @@ def read_file(path: str, source: str, root: str) -> FileResult:
         item, warnings = read_item(read_bounded(path, root), path, source)
         return FileResult(source, item, warnings)
     except ItemError as err:
-        return FileResult(source, None, (err,))
+        return FileResult(source, None, every_problem(err))
     except OSError as err:
-        return FileResult(source, None, (ItemError(path, f"cannot read: {err.strerror or err}"),))
+        what = "cannot read this folder" if source.endswith("/") else "cannot read"
+        return FileResult(source, None, (ItemError(path, f"{what}: {err.strerror or err}"),))
 
 
 def read_item(
@@ -58,7 +59,10 @@ def read_item(
     if fast_path and (item := fast.read(front, body, source)) is not None:
         return item, ()
     matter = FrontMatter(Path(path))
-    item = Validator(matter, source).build(matter.parse(front), body)
+    try:
+        item = Validator(matter, source).build(matter.parse(front), body)
+    except ItemErrors as err:
+        raise ItemErrors(err.problems, matter.warnings) from None
     return item, tuple(matter.warnings)
 
 

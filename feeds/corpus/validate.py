@@ -3,11 +3,11 @@ the field and its line. It decides what is wrong with a file; the fast path neve
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from ..errors import ItemError
+from ..errors import ItemError, ItemErrors
 from ..model import UNSCORED, Image, Item, Provider, Related
 from .frontmatter import FrontMatter
 from .values import (
@@ -21,6 +21,8 @@ from .values import (
     unique_topics,
     url_problem,
 )
+
+T = TypeVar("T")
 
 KNOWN_KEYS = frozenset(
     {
@@ -37,9 +39,14 @@ def clean_body(text: str) -> str | None:
     return body if body.strip() else None
 
 
+def errors_of(errors: list[ItemError], *fields: str) -> bool:
+    """Whether one of ``errors`` is about one of ``fields``."""
+    return any(error.field in fields for error in errors)
+
+
 class Validator:
-    """Build an item from the fields of one file's front matter, or raise the first
-    problem; problems that keep the item are warnings of ``front``."""
+    """Build an item from the fields of one file's front matter, or raise every problem of
+    its fields (one each); problems that keep the item are warnings of ``front``."""
 
     def __init__(self, front: FrontMatter, source: str) -> None:
         self.source = source
@@ -47,37 +54,59 @@ class Validator:
         self.warn = front.warn
 
     def build(self, fields: dict[str, Any], body_text: str) -> Item:
+        """The item, or :class:`ItemErrors` with every field's problem (and the warnings)."""
+        errors: list[ItemError] = []
+
+        def check(read: Callable[..., T], *args: Any, **options: Any) -> T | None:
+            try:
+                return read(*args, **options)
+            except ItemError as err:
+                errors.append(err)
+                return None
+
         for key in fields:
             if key not in KNOWN_KEYS:
                 self.warn(f"unknown key {show(key)} ignored", key)
-        title = self.required_text(fields, "title")
-        original_url = self.url(fields, "originalUrl")
-        web_url = self.url(fields, "webUrl")
+        title = check(self.required_text, fields, "title")
+        original_url = check(self.url, fields, "originalUrl")
+        web_url = check(self.url, fields, "webUrl")
         url = original_url or web_url
-        if url is None:
-            raise self.error("missing link: give originalUrl or webUrl")
-        heat = self.integer(fields, "heat", minimum=UNSCORED)
-        amp_url, cdn_amp_url = self.url(fields, "ampWebUrl"), self.url(fields, "cdnAmpWebUrl")
+        if url is None and not errors_of(errors, "originalUrl", "webUrl"):
+            errors.append(self.error("missing link: give originalUrl or webUrl"))
+        heat = check(self.integer, fields, "heat", minimum=UNSCORED)
+        amp_url, cdn_amp_url = check(self.url, fields, "ampWebUrl"), check(self.url, fields, "cdnAmpWebUrl")
+        published_at = check(self.required_date, fields, "publishedDateTime")
+        published = check(self.boolean, fields, "published", default=False)
+        excerpt = check(self.text, fields, "excerpt")
+        category, type_ = check(self.text, fields, "category"), check(self.text, fields, "type")
+        quality = check(self.integer, fields, "quality", minimum=0)
+        provider = check(self.provider, fields, "provider")
+        topics = check(self.topics, fields)
+        images = check(self.images, fields, "images")
+        related = check(self.related, fields)
+        if errors:
+            raise ItemErrors(errors)
+        assert title is not None and url is not None and published_at is not None
         keys = story_keys(url, web_url, amp_url, cdn_amp_url)
         return Item(
             id=keys[0],
             source=self.source,
             title=title,
             url=url,
-            published_at=self.required_date(fields, "publishedDateTime"),
-            published=self.boolean(fields, "published", default=False),
-            excerpt=self.text(fields, "excerpt") or "",
-            category=self.text(fields, "category"),
-            type=self.text(fields, "type"),
+            published_at=published_at,
+            published=bool(published),
+            excerpt=excerpt or "",
+            category=category,
+            type=type_,
             web_url=web_url,
             amp_url=amp_url,
             cdn_amp_url=cdn_amp_url,
             heat=UNSCORED if heat is None else heat,
-            quality=self.integer(fields, "quality", minimum=0),
-            provider=self.provider(fields, "provider"),
-            topics=self.topics(fields),
-            images=self.images(fields, "images"),
-            related=self.related(fields),
+            quality=quality,
+            provider=provider,
+            topics=topics or (),
+            images=images or (),
+            related=related or (),
             body=clean_body(body_text),
             keys=keys,
         )

@@ -16,7 +16,6 @@ another version's or another folder's is thrown away and built anew.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -38,14 +37,15 @@ from ..model import Item
 from ..select import Query
 from ..topics import TopicIndex
 from . import store, writer
+from .location import cache_folder, default_index_path, with_usable_index
 from .rows import Row
 from .selection import IndexedSelection
 from .store import MEMORY, Transaction, WriteLock, connect, inode, is_corrupt
 from .writer import Refresh
 
 __all__ = [
-    "MEMORY", "CorpusIndex", "IndexedSelection", "Refresh", "Row", "Survey", "default_index_path",
-    "open_index", "scan",
+    "MEMORY", "CorpusIndex", "IndexedSelection", "Refresh", "Row", "Survey", "cache_folder",
+    "default_index_path", "open_index", "scan", "with_usable_index",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -58,21 +58,20 @@ RACY_NS = 2_000_000_000
 the same: a second write within the file system's timestamp granularity leaves it so."""
 
 
-def default_index_path(root: Path) -> Path:
-    """Where the index of ``root`` lives unless configured: the user's cache folder, one
-    file per corpus folder."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    resolved = root.resolve().as_posix()
-    digest = hashlib.blake2b(resolved.encode(), digest_size=6).hexdigest()
-    return cache / "feeds" / f"{Path(resolved).name or 'root'}-{digest}.sqlite3"
-
-
 def open_index(settings: Settings, *, workers: int | None = None) -> CorpusIndex:
-    """The index that ``settings`` name for their corpus. Raises FeedsError."""
+    """The index that ``settings`` name for their corpus. Raises FeedsError (naming the
+    index file and ``FEEDS_INDEX`` where that file is what cannot be used)."""
     if settings.index in ("memory", MEMORY):
         return CorpusIndex(settings.corpus, MEMORY, workers=workers)
     path = Path(settings.index) if settings.index else default_index_path(settings.corpus)
-    return CorpusIndex(settings.corpus, path, workers=workers)
+    try:
+        return CorpusIndex(settings.corpus, path, workers=workers)
+    except IndexUnusable as err:
+        raise FeedsError(f"{err} (set FEEDS_INDEX to a file this user may write, or to memory)") from None
+
+
+class IndexUnusable(FeedsError):
+    """The index file cannot be made or opened."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +105,13 @@ class CorpusIndex:
         workers: int | None = None,
         wall_ns: Callable[[], int] = time.time_ns,
     ) -> None:
-        if not root.is_dir():
-            raise FeedsError(f"corpus folder not found: {root}")
+        try:
+            if not root.is_dir():
+                raise FeedsError(f"corpus folder not found: {root}")
+            with os.scandir(root):  # opened, not read: a folder we may not list stops us here
+                pass
+        except OSError as err:  # a folder on the way that we may not enter, or this one
+            raise FeedsError(f"cannot read the corpus folder {root}: {err.strerror or err}") from None
         self.root = root
         self.key = str(root.resolve())
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
@@ -131,7 +135,7 @@ class CorpusIndex:
                         raise
                     self._start_anew(err)
         except (OSError, sqlite3.Error) as err:
-            raise FeedsError(f"cannot open the index {self.path}: {err}") from None
+            raise IndexUnusable(f"cannot open the index {self.path}: {err}") from None
 
     # -- connections ----------------------------------------------------------------
 
@@ -306,8 +310,10 @@ class CorpusIndex:
         for path, problems in db.execute(
             "SELECT path, problems FROM files WHERE problems IS NOT NULL ORDER BY path"
         ):
-            for line, message, warning in json.loads(problems):
-                found.append((path, 0, ItemError(self.root / path, message, line, warning=warning)))
+            for line, message, warning, where in json.loads(problems):
+                found.append(
+                    (path, 0, ItemError(self.root / path, message, line, warning=warning, field=where))
+                )
         duplicates = db.execute(
             "SELECT id, path, published_at FROM items"
             " WHERE id IN (SELECT id FROM items GROUP BY id HAVING count(*) > 1)"

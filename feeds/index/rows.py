@@ -25,7 +25,7 @@ from .store import CHUNK
 PARALLEL_THRESHOLD = 2000
 """Fewer changed files than this are read in this process: starting workers costs more."""
 
-Problem = tuple[int | None, str, bool]
+Problem = tuple[int | None, str, bool, "str | None"]
 """An ItemError as stored: line, message, whether it is a warning."""
 
 _NOT_UTF8 = re.compile(r"\\udc[89a-f][0-9a-f]")
@@ -112,10 +112,10 @@ def read_chunk(root: str, paths: Iterable[str]) -> list[Read]:
     results: list[Read] = []
     for path in paths:
         if _NOT_UTF8.search(path):
-            results.append((path, None, [(None, "the file name is not UTF-8; rename the file", False)]))
+            results.append((path, None, [(None, "the file name is not UTF-8; rename the file", False, None)]))
             continue
         result = read_file(os.path.join(root, path), path, root)
-        problems: list[Problem] = [(p.line, p.message, p.warning) for p in result.problems]
+        problems: list[Problem] = [(p.line, p.message, p.warning, p.field) for p in result.problems]
         results.append((path, None if result.item is None else Row.of(result.item), problems))
     return results
 

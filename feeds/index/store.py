@@ -13,7 +13,7 @@ from pathlib import Path
 from .. import records
 from ..model import Item
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 MEMORY = ":memory:"
 CHUNK = 500
 """Rows per statement and files per batch read."""

@@ -19,7 +19,7 @@ from pathlib import Path
 from ..corpus.files import Stamp
 from ..errors import ItemError
 from . import bulk, store
-from .rows import Read, insert_files, insert_rows, read_files
+from .rows import Problem, Read, insert_files, insert_rows, read_files
 from .store import INDEXES, TABLES, Transaction, batches
 
 
@@ -120,8 +120,11 @@ def _sync(path: Path) -> None:
         os.close(fd)
 
 
-def _errors(root: Path, path: str, found: Iterable[tuple[int | None, str, bool]]) -> list[ItemError]:
-    return [ItemError(root / path, message, line, warning=warning) for line, message, warning in found]
+def _errors(root: Path, path: str, found: Iterable[Problem]) -> list[ItemError]:
+    return [
+        ItemError(root / path, message, line, warning=warning, field=where)
+        for line, message, warning, where in found
+    ]
 
 
 def insert(db: sqlite3.Connection, batch: list[Read], stamps: dict[str, Stamp]) -> None:

@@ -1,0 +1,5 @@
+"""The ``feeds`` command."""
+
+from .app import main
+
+__all__ = ["main"]

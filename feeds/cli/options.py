@@ -1,0 +1,150 @@
+"""What every command shares: the options of its settings, and settings resolved once, at
+the edge, with the log set up and every warning about them said on stderr."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import click
+
+from .. import logs
+from ..config import (
+    CONFIG_VARIABLE,
+    LOG_FORMATS,
+    LOG_LEVELS,
+    Settings,
+    bundled_seeds,
+    find_config,
+    load_settings,
+    unknown_variables,
+)
+from ..config.values import PARSERS
+
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("feeds")
+
+CONFIG_KEY = "feeds.config"
+"""Where a command's context keeps the configuration file it used (or ``None``)."""
+
+
+class UrlType(click.ParamType):  # type: ignore[type-arg]
+    """An absolute URL (checked with the setting it is the flag of)."""
+
+    name = "URL"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return value
+
+
+URL = UrlType()
+FOLDER = click.Path(file_okay=False, readable=False, path_type=Path)
+"""A folder: whether it can be read is told by the command, in its words."""
+
+corpus_argument = click.argument("corpus", required=False, type=FOLDER)
+
+
+def common_options(command: F) -> F:
+    """``--config``, ``--log-level`` and ``--log-format``: on every command."""
+    options = [
+        click.option(
+            "--config",
+            "config_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help=f"The configuration file (also {CONFIG_VARIABLE}). [default: the nearest pyproject.toml"
+            " with [tool.feeds], from here upwards]",
+        ),
+        click.option(
+            "--log-level",
+            type=click.Choice(LOG_LEVELS),
+            help="The least level logged on stderr (also FEEDS_LOG_LEVEL). [default: info]",
+        ),
+        click.option(
+            "--log-format",
+            type=click.Choice(LOG_FORMATS),
+            help="Log lines as text or as one JSON object each (also FEEDS_LOG_FORMAT). [default: text]",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def site_options(command: F) -> F:
+    """Flags for the settings that shape published documents (see the README's table)."""
+    options = [
+        click.option("--base-url", type=URL, help="Absolute URL the feeds are published under."),
+        click.option("--site-title", help="Title of the site and prefix of feed titles. [default: feeds]"),
+        click.option("--site-description", help="One line about the site."),
+        click.option("--language", help="BCP 47 language tag of the feeds, like en or pt-BR. [default: en]"),
+        click.option("--feed-limit", type=int, help="Items in a feed by default. [default: 50]"),
+        click.option("--selections", help="Named heat selections, like hot=50,top=80. [default: hot=50]"),
+        click.option(
+            "--hub-url", "hubs", type=URL, multiple=True, help="A WebSub hub to name and ping (repeatable)."
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def configure_early() -> None:
+    """The log as the environment asks for it, until the settings are resolved: so that a
+    usage or configuration error is told in the format the operator chose."""
+    level = os.environ.get("FEEDS_LOG_LEVEL", "").strip().lower()
+    fmt = os.environ.get("FEEDS_LOG_FORMAT", "").strip().lower()
+    logs.configure(level if level in LOG_LEVELS else "info", fmt if fmt in LOG_FORMATS else "text")
+
+
+def resolve_settings(
+    corpus: Path | None, *, config_file: Path | None = None, sample_notice: bool = True, **flags: Any
+) -> Settings:
+    """Flags, then FEEDS_* variables, then the configuration file, then defaults; the log
+    set up by them. Raises FeedsError."""
+    for name, value in flags.items():
+        if value == () or value is False:  # a repeatable or on/off flag not given
+            flags[name] = None
+    flags["corpus"] = corpus
+    environ = os.environ
+    config = find_config(config_file, environ, Path.cwd())
+    settings = load_settings(flags, environ, config)
+    logs.configure(settings.log_level, settings.log_format)
+    click.get_current_context().meta[CONFIG_KEY] = config
+    for warning in unknown_variables(environ, PARSERS, {CONFIG_VARIABLE}):
+        log.warning("%s", warning)
+    if sample_notice and settings.corpus == bundled_seeds():
+        log.warning(
+            "no corpus given or configured: using the bundled sample, %s (give CORPUS, or set corpus)",
+            settings.corpus,
+        )
+    return settings
+
+
+def is_local_url(url: str) -> bool:
+    """Whether ``url`` points at this machine (a loopback or unspecified address, or a
+    ``localhost`` name): no reader elsewhere can follow it."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
+def config_path() -> Path | None:
+    """The configuration file this command used, if any."""
+    found: Path | None = click.get_current_context().meta.get(CONFIG_KEY)
+    return found
+
+
+def config_used() -> str:
+    """The configuration file of this command, for a person to read."""
+    found = config_path()
+    return str(found) if found else "none (flags, FEEDS_* variables and defaults only)"

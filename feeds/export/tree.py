@@ -1,0 +1,241 @@
+"""An export's output folder, written safely.
+
+Each file goes to a temporary file beside its target and is renamed into place, so a
+reader (or a crash) sees the old file or the new one, never a part. Every file operation
+goes through a descriptor of its folder, each folder opened with ``O_NOFOLLOW`` from its
+parent's descriptor: a symlink anywhere below the output is never followed, even one that
+appears while the export runs. A lock on the folder keeps a second export out.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import re
+import secrets
+import stat
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
+
+from ..errors import FeedsError, Refusal
+from .manifest import MANIFEST, Manifest, Stamp, is_safe
+from .report import ExportReport
+
+TEMP_SUFFIX = ".feeds-tmp"
+_TEMP_NAME = re.compile(r"\..+\.[0-9a-f]{16}" + re.escape(TEMP_SUFFIX))
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+class FolderTree:
+    """The folders of OUT, opened by descriptor without following symlinks, while a lock
+    on OUT keeps a second export out."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self._folders: dict[str, int] = {}
+
+    def __enter__(self) -> FolderTree:
+        try:
+            fd = os.open(self.out, _DIR_FLAGS)
+        except OSError as err:
+            raise FeedsError(f"cannot open {self.out}: {err.strerror or err}") from None
+        self._folders["."] = fd
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise FeedsError(f"another export into {self.out} is running") from None
+        return self
+
+    def descriptors(self) -> list[int]:
+        return list(self._folders.values())
+
+    def __exit__(self, *_: object) -> None:
+        for fd in self._folders.values():  # closing OUT's descriptor releases the lock
+            os.close(fd)
+        self._folders.clear()
+
+    def folder(self, name: str, *, create: bool) -> int:
+        """A descriptor of folder ``name`` (relative, ``.`` for OUT). Raises OSError if a
+        part is a symlink or not a folder, or (unless ``create``) is missing."""
+        if name in self._folders:
+            return self._folders[name]
+        path = PurePosixPath(name)
+        if path.is_absolute() or any(part in {"", ".", ".."} for part in path.parts):
+            raise OSError(errno.EINVAL, f"unsafe folder name {name!r}")
+        parent = self.folder(str(path.parent), create=create)
+        if create:
+            try:
+                os.mkdir(path.name, 0o755, dir_fd=parent)
+            except FileExistsError:
+                pass
+        try:
+            fd = os.open(path.name, _DIR_FLAGS, dir_fd=parent)
+        except OSError as err:
+            if err.errno in {errno.ELOOP, errno.ENOTDIR} and _is_symlink(path.name, parent):
+                raise OSError(errno.ELOOP, f"{name} is a symlink; not followed") from None
+            raise
+        self._folders[name] = fd
+        return fd
+
+    def write(self, name: str, data: bytes, report: ExportReport) -> None:
+        """Put ``data`` at ``name`` unless it is there already; record what happened."""
+        try:
+            folder, base = self._split(name, create=True)
+            if _holds(folder, base, data):
+                report.unchanged.append(name)
+                return
+            _replace(folder, base, data)
+        except OSError as err:
+            report.failures.append(f"{name}: {err.strerror or err}")
+            return
+        report.written.append(name)
+
+    def remove(self, name: str, report: ExportReport) -> bool:
+        """Remove file ``name`` (a symlink there is removed, not followed)."""
+        try:
+            folder, base = self._split(name, create=False)
+            os.unlink(base, dir_fd=folder)
+        except FileNotFoundError:
+            return True
+        except OSError as err:
+            report.failures.append(f"{name}: cannot remove: {err.strerror or err}")
+            return False
+        report.removed.append(name)
+        return True
+
+    def remove_empty_folders(self, names: Iterable[str]) -> None:
+        """Remove folders of stale files that hold nothing now (deepest first); a folder
+        with anything left in it, a user's file or not, stays."""
+        for name in sorted(names, key=lambda n: -len(PurePosixPath(n).parts)):
+            path = PurePosixPath(name)
+            while name != ".":
+                try:
+                    os.rmdir(path.name, dir_fd=self.folder(str(path.parent), create=False))
+                except OSError:
+                    break
+                fd = self._folders.pop(name, None)
+                if fd is not None:
+                    os.close(fd)
+                path = path.parent
+                name = str(path)
+
+    def remove_leftover_temps(self, folders: Iterable[str]) -> None:
+        """Temporary files of an export that was killed before it could rename them."""
+        for name in folders:
+            try:
+                fd = self.folder(name, create=False)
+                for entry in os.listdir(fd):
+                    if _TEMP_NAME.fullmatch(entry):
+                        os.unlink(entry, dir_fd=fd)
+            except OSError:
+                continue  # a missing folder holds no temporary files; a symlink is not ours
+
+    def read_manifest(self) -> Manifest:
+        try:
+            fd = os.open(
+                MANIFEST, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=self.folder(".", create=False)
+            )
+            with os.fdopen(fd, "rb") as handle:
+                return Manifest.decode(handle.read())
+        except OSError:
+            return Manifest(set())
+
+    def save_manifest(self, manifest: Manifest, report: ExportReport) -> None:
+        data = manifest.encode()
+        try:
+            folder = self.folder(".", create=False)
+            if not _holds(folder, MANIFEST, data):
+                _replace(folder, MANIFEST, data)
+        except OSError as err:
+            report.failures.append(f"{MANIFEST}: {err.strerror or err}")
+
+    def check_writable(self, folders: Iterable[str]) -> None:
+        """Refuse, before anything is written, an output whose folders (those of ``folders``
+        that exist) this process may not write: one line, not one failure per file."""
+        for name in sorted(set(folders)):
+            try:
+                fd = self.folder(name, create=False)
+            except OSError:
+                continue  # made when written, or reported then
+            where = self.out if name == "." else self.out / name
+            if os.statvfs(fd).f_flag & os.ST_RDONLY:
+                raise Refusal(f"cannot write into {where}: {os.strerror(errno.EROFS)}")
+            if not os.access(".", os.W_OK | os.X_OK, dir_fd=fd, effective_ids=True):
+                raise Refusal(f"cannot write into {where}: {os.strerror(errno.EACCES)}")
+
+    def stamp(self, name: str) -> Stamp | None:
+        """The stamp of regular file ``name``, or ``None`` (missing, a symlink, not a file)."""
+        try:
+            folder, base = self._split(name, create=False)
+            info = os.stat(base, dir_fd=folder, follow_symlinks=False)
+        except OSError:
+            return None
+        return (info.st_ino, info.st_size, info.st_mtime_ns) if stat.S_ISREG(info.st_mode) else None
+
+    def holds(self, name: str, entry: tuple[str, Stamp] | None, fingerprint: str | None) -> bool:
+        """Whether ``name`` is the file an earlier export made of the same parts, untouched
+        since (same stamp): then it holds the bytes this export would write."""
+        return (
+            entry is not None
+            and fingerprint is not None
+            and entry[0] == fingerprint
+            and self.stamp(name) == entry[1]
+        )
+
+    def sync(self) -> None:
+        """Make the renames durable; a folder that cannot be synced is no failure."""
+        for fd in self._folders.values():
+            try:
+                os.fsync(fd)
+            except OSError:
+                pass
+
+    def _split(self, name: str, *, create: bool) -> tuple[int, str]:
+        if not is_safe(name):
+            raise OSError(errno.EINVAL, f"unsafe file name {name!r}")
+        path = PurePosixPath(name)
+        return self.folder(str(path.parent), create=create), path.name
+
+
+def _is_symlink(name: str, folder: int) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
+def _holds(folder: int, name: str, data: bytes) -> bool:
+    """Whether ``name`` is a regular file (not a symlink) with exactly ``data``."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder)
+    except OSError:
+        return False
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size != len(data):
+            return False
+        return handle.read(len(data) + 1) == data
+
+
+def _replace(folder: int, name: str, data: bytes) -> None:
+    """Write ``data`` to a new temporary file in ``folder``, flush it to disk, and rename
+    it over ``name``: readers see the old file or the new one, never a part."""
+    temp = f".{name}.{secrets.token_hex(8)}{TEMP_SUFFIX}"
+    fd = os.open(
+        temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=folder
+    )
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(fd, 0o644)  # readable by the web server whatever the umask
+            handle.write(data)
+            handle.flush()
+            os.fsync(fd)
+        os.replace(temp, name, src_dir_fd=folder, dst_dir_fd=folder)
+    except BaseException:
+        try:
+            os.unlink(temp, dir_fd=folder)
+        except OSError:
+            pass
+        raise
