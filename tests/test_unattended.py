@@ -325,7 +325,8 @@ def test_a_corpus_under_a_folder_it_may_not_enter_is_one_line(news: Path, tmp_pa
     inner = news / "inner"
     inner.mkdir()
     lock(news, 0o000)
-    for args in (["check", inner], ["export", inner, tmp_path / "site", *BASE]):
+    serve = ["serve", inner, "--port", str(free_port())]
+    for args in (["check", inner], ["export", inner, tmp_path / "site", *BASE], serve):
         line = refused(feeds(*args, cwd=tmp_path, unprivileged=True))
         assert line == f"cannot read the corpus folder {inner}: Permission denied", args
 

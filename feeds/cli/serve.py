@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from ..config import Settings
-from ..errors import FeedsError
+from ..corpus.files import check_folder
 from ..index import with_usable_index
 from ..watch import Mode
 from .options import (
@@ -57,8 +57,7 @@ def serve(corpus: Path | None, host: str, port: int, workers: int, **flags: Any)
     from ..server import check_port, run
 
     settings = with_usable_index(resolve_settings(corpus, **flags))
-    if not settings.corpus.is_dir():
-        raise FeedsError(f"corpus folder not found: {settings.corpus}")
+    check_folder(settings.corpus)
     check_port(host, port)
     public = host not in LOOPBACK_HOSTS and not host.startswith("127.")
     # Unset, the base URL is the address listened on, and that of "any address" is loopback's.

@@ -43,6 +43,17 @@ def iter_item_files(root: Path) -> Iterator[Path]:
         yield path
 
 
+def check_folder(root: Path) -> None:
+    """Raise FeedsError, naming ``root``, unless it is a folder this process may list."""
+    try:
+        if not root.is_dir():
+            raise FeedsError(f"corpus folder not found: {root}")
+        with os.scandir(root):  # opened, not read: cheap for any size
+            pass
+    except OSError as err:  # this folder, or one on the way, that we may not enter
+        raise FeedsError(f"cannot read the corpus folder {root}: {err.strerror or err}") from None
+
+
 def scan(root: Path, folder: str = "") -> dict[str, Stamp]:
     """The stamp of every item file below ``root`` (or below its subfolder ``folder``, a
     relative path ending in ``/``) by relative path, as :func:`iter_item_files` finds them:

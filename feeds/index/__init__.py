@@ -31,7 +31,7 @@ from typing import TypeVar
 
 from ..config import Settings
 from ..corpus import duplicate_warning
-from ..corpus.files import Stamp, is_item_name, scan, stamp_of, stored_name
+from ..corpus.files import Stamp, check_folder, is_item_name, scan, stamp_of, stored_name
 from ..errors import FeedsError, ItemError, rejected_files
 from ..model import Item
 from ..select import Query
@@ -105,13 +105,7 @@ class CorpusIndex:
         workers: int | None = None,
         wall_ns: Callable[[], int] = time.time_ns,
     ) -> None:
-        try:
-            if not root.is_dir():
-                raise FeedsError(f"corpus folder not found: {root}")
-            with os.scandir(root):  # opened, not read: a folder we may not list stops us here
-                pass
-        except OSError as err:  # a folder on the way that we may not enter, or this one
-            raise FeedsError(f"cannot read the corpus folder {root}: {err.strerror or err}") from None
+        check_folder(root)
         self.root = root
         self.key = str(root.resolve())
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
