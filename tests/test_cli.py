@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
@@ -241,3 +242,32 @@ def test_feeds_check_of_hostile_files_as_a_process_never_shows_a_traceback() -> 
     assert result.stderr == ""
     expected = sum(len(fixture.read_text().splitlines()) for fixture in BAD.glob("*.expected"))
     assert len(result.stdout.splitlines()) == expected + 2
+
+
+def test_every_option_of_every_command_has_help_and_shows_its_default() -> None:
+    for name, command in main.commands.items():
+        context = click.Context(command, info_name=name)
+        for param in command.params:
+            if not isinstance(param, click.Option) or param.name == "help":
+                continue
+            flag = param.opts[-1]
+            assert param.help, f"feeds {name} {flag} has no help"
+            if not param.is_flag:
+                shown = param.get_help_record(context)
+                assert shown and ("[default:" in shown[1] or param.show_default), f"feeds {name} {flag}"
+        shown_names = {opt for param in command.params for opt in getattr(param, "opts", [])}
+        assert {"-q", "-v", "--config", "--log-level", "--log-format"} <= shown_names, name
+
+
+def test_help_names_the_types_and_the_short_flags() -> None:
+    serve = run("serve", "--help").stdout
+    for text in (
+        "-p, --port INTEGER RANGE",
+        "--base-url URL",
+        "--config PATH",
+        "[auto|notify|poll]",
+        "-q, --quiet",
+    ):
+        assert text in serve, text
+    export = run("export", "--help").stdout
+    assert "--max-deletes N|SHARE%" in export and "[default: 50%]" in export

@@ -18,7 +18,7 @@ from ..config import Settings
 from ..errors import FeedsError
 from ..index import with_usable_index
 from ..watch import Mode
-from .options import FOLDER, common_options, is_local_url, resolve_settings, site_options
+from .options import FOLDER, common_options, is_local_url, resolve_settings, setting_option, site_options
 
 if TYPE_CHECKING:
     from ..export import ExportReport
@@ -32,23 +32,30 @@ EXPORT_PING_WAIT = 5.0
 @click.command()
 @click.argument("paths", nargs=-1, metavar="[CORPUS] OUT", type=FOLDER)
 @click.option("--gzip", "gzip_too", is_flag=True, help="Also write precompressed .gz files beside them.")
-@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (for cron).")
 @click.option("--strict", is_flag=True, help="Write nothing, and exit 1, if any corpus file is bad.")
 @click.option(
     "--force", is_flag=True, help="Export over another corpus's site, or remove more than max_deletes allows."
 )
-@click.option(
-    "--max-deletes", help="Files of the last export it may remove: N, or a share like 50%. [default: 50%]"
+@setting_option(
+    "--max-deletes",
+    key="max_deletes",
+    shown="50%",
+    metavar="N|SHARE%",
+    help="Files of the last export it may remove.",
 )
 @click.option("--no-ping", is_flag=True, help="Do not tell the hubs of the feeds that changed.")
 @click.option("--watch", is_flag=True, help="Stay running and export again after each change of the corpus.")
-@click.option(
+@setting_option(
     "--watcher",
-    type=click.Choice([mode.value for mode in Mode]),
-    help="How --watch learns of changes. [default: auto]",
+    key="watcher",
+    type=click.Choice([m.value for m in Mode]),
+    help="How --watch learns of changes.",
 )
-@click.option(
-    "--watch-interval", type=float, help="Seconds between two looks at every file, where --watch polls."
+@setting_option(
+    "--watch-interval",
+    key="watch_interval",
+    type=click.FloatRange(0.1, 3600),
+    help="Seconds between two looks at every file, where --watch polls.",
 )
 @site_options
 @common_options
@@ -79,7 +86,7 @@ def export(
         raise click.UsageError(f"expected [CORPUS] OUT, got {len(paths)} paths")
     corpus: Path | None = paths[0] if len(paths) == 2 else None
     out = paths[-1]
-    settings = with_usable_index(resolve_settings(corpus, **flags))
+    settings = with_usable_index(resolve_settings(corpus, quiet=quiet, **flags))
     if is_local_url(settings.base_url):
         log.warning(
             "the feeds will link to %s, a local address no reader elsewhere can reach;"

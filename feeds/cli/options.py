@@ -6,7 +6,8 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -49,26 +50,58 @@ FOLDER = click.Path(file_okay=False, readable=False, path_type=Path)
 corpus_argument = click.argument("corpus", required=False, type=FOLDER)
 
 
+def setting_option(
+    *names: str, key: str, help: str, shown: str | None = None, **options: Any
+) -> Callable[[F], F]:
+    """A flag of the setting ``key``: not given, it leaves the setting to the variable, the
+    file or the default, which its help names (``shown``, or the default of Settings)."""
+    default = shown if shown is not None else _shown(getattr(Settings(), key))
+    variable = f"FEEDS_{key.upper()}"
+    option: Callable[[F], F] = click.option(
+        *names, help=f"{help} (also {variable}) [default: {default}]", **options
+    )
+    return option
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return ",".join(f"{name}={heat}" for name, heat in value.items()) or "none"
+    if isinstance(value, tuple):
+        return " ".join(value) or "none"
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "none" if value is None else str(value)
+
+
 def common_options(command: F) -> F:
-    """``--config``, ``--log-level`` and ``--log-format``: on every command."""
+    """``--config``, the log's options, ``-q`` and ``-v``: on every command."""
     options = [
         click.option(
             "--config",
             "config_file",
+            metavar="PATH",
             type=click.Path(dir_okay=False, path_type=Path),
-            help=f"The configuration file (also {CONFIG_VARIABLE}). [default: the nearest pyproject.toml"
+            help=f"The configuration file (also {CONFIG_VARIABLE}) [default: the nearest pyproject.toml"
             " with [tool.feeds], from here upwards]",
         ),
-        click.option(
-            "--log-level",
-            type=click.Choice(LOG_LEVELS),
-            help="The least level logged on stderr (also FEEDS_LOG_LEVEL). [default: info]",
+        setting_option(
+            "--log-level", key="log_level", type=click.Choice(LOG_LEVELS), help="The least level logged."
         ),
-        click.option(
+        setting_option(
             "--log-format",
+            key="log_format",
             type=click.Choice(LOG_FORMATS),
-            help="Log lines as text or as one JSON object each (also FEEDS_LOG_FORMAT). [default: text]",
+            help="Log lines as text or JSON.",
         ),
+        click.option(
+            "--quiet",
+            "-q",
+            is_flag=True,
+            help="Log warnings and errors only; export prints no summary (for cron).",
+        ),
+        click.option("--verbose", "-v", is_flag=True, help="Log everything, debug lines included."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -78,14 +111,34 @@ def common_options(command: F) -> F:
 def site_options(command: F) -> F:
     """Flags for the settings that shape published documents (see the README's table)."""
     options = [
-        click.option("--base-url", type=URL, help="Absolute URL the feeds are published under."),
-        click.option("--site-title", help="Title of the site and prefix of feed titles. [default: feeds]"),
-        click.option("--site-description", help="One line about the site."),
-        click.option("--language", help="BCP 47 language tag of the feeds, like en or pt-BR. [default: en]"),
-        click.option("--feed-limit", type=int, help="Items in a feed by default. [default: 50]"),
-        click.option("--selections", help="Named heat selections, like hot=50,top=80. [default: hot=50]"),
-        click.option(
-            "--hub-url", "hubs", type=URL, multiple=True, help="A WebSub hub to name and ping (repeatable)."
+        setting_option(
+            "--base-url",
+            key="base_url",
+            type=URL,
+            help="Absolute URL the feeds are published under.",
+            shown="http://127.0.0.1:8000/; serve: the address it listens on",
+        ),
+        setting_option("--site-title", key="site_title", help="Title of the site and prefix of feed titles."),
+        setting_option("--site-description", key="site_description", help="One line about the site."),
+        setting_option(
+            "--language", key="language", help="BCP 47 language tag of the feeds, like en or pt-BR."
+        ),
+        setting_option(
+            "--feed-limit",
+            key="feed_limit",
+            type=click.IntRange(1, 10_000),
+            help="Items in a feed by default.",
+        ),
+        setting_option(
+            "--selections", key="selections", metavar="NAME=HEAT,...", help="Named heat selections."
+        ),
+        setting_option(
+            "--hub-url",
+            "hubs",
+            key="hubs",
+            type=URL,
+            multiple=True,
+            help="A WebSub hub to name and ping (repeat it).",
         ),
     ]
     for option in reversed(options):
@@ -106,6 +159,9 @@ def resolve_settings(
 ) -> Settings:
     """Flags, then FEEDS_* variables, then the configuration file, then defaults; the log
     set up by them. Raises FeedsError."""
+    quiet, verbose = flags.pop("quiet", False), flags.pop("verbose", False)
+    if flags.get("log_level") is None and (quiet or verbose):
+        flags["log_level"] = "warning" if quiet else "debug"
     for name, value in flags.items():
         if value == () or value is False:  # a repeatable or on/off flag not given
             flags[name] = None

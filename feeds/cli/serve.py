@@ -18,6 +18,7 @@ from .options import (
     corpus_argument,
     is_local_url,
     resolve_settings,
+    setting_option,
     site_options,
 )
 
@@ -29,23 +30,29 @@ ANY_ADDRESS = frozenset({"0.0.0.0", "::", ""})
 
 @click.command()
 @corpus_argument
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface)."
+)
 @click.option("--port", "-p", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port.")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
-@click.option(
+@setting_option(
     "--cache-max-age",
-    type=int,
-    help="Seconds clients may reuse a feed (Cache-Control max-age). [default: 300]",
+    key="cache_max_age",
+    type=click.IntRange(0, 31_536_000),
+    help="Seconds clients may reuse a feed (Cache-Control: max-age).",
 )
-@click.option(
-    "--watch-interval", type=float, help="Seconds between two looks at every file, where polled. [default: 2]"
+@setting_option(
+    "--watch-interval",
+    key="watch_interval",
+    type=click.FloatRange(0.1, 3600),
+    help="Seconds between two looks at every file, where polled.",
 )
-@click.option(
-    "--watcher",
-    type=click.Choice([mode.value for mode in Mode]),
-    help="How the corpus is watched. [default: auto]",
+@setting_option(
+    "--watcher", key="watcher", type=click.Choice([m.value for m in Mode]), help="How the corpus is watched."
 )
-@click.option("--hub", is_flag=True, default=None, help="Be a WebSub hub of these feeds, at /websub.")
+@setting_option(
+    "--hub", key="hub", is_flag=True, default=None, help="Be a WebSub hub of these feeds, at /websub."
+)
 @site_options
 @common_options
 def serve(corpus: Path | None, host: str, port: int, workers: int, **flags: Any) -> None:
