@@ -93,6 +93,23 @@ def log_messages(stderr: str, level: str | None = None) -> list[str]:
     return found
 
 
+Lock = Callable[[Path, int], None]
+
+
+@pytest.fixture
+def lock() -> Iterator[Lock]:
+    """``lock(folder, mode)``: the folder's mode set for a test, and set back after it."""
+    locked: list[tuple[Path, int]] = []
+
+    def set_mode(folder: Path, mode: int) -> None:
+        locked.append((folder, folder.stat().st_mode))
+        folder.chmod(mode)
+
+    yield set_mode
+    for folder, mode in reversed(locked):
+        folder.chmod(mode)
+
+
 CorpusWriter = Callable[..., Path]
 
 

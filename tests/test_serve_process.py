@@ -106,12 +106,14 @@ def serving(
     workers: int = 2,
     command: Sequence[str] | None = None,
     port: int | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Server]:
     """Run ``feeds serve ARGS`` on ``port`` (a free loopback port by default) until it
     answers; stop it after."""
     port = port or free_port()
+    extra = env or {}
     env = {name: value for name, value in os.environ.items() if not name.startswith("FEEDS_")}
-    env["PYTHONUNBUFFERED"] = "1"
+    env |= {"PYTHONUNBUFFERED": "1"} | extra
     argv = [*(command or [sys.executable, "-m", "feeds"]), "serve", *args]
     argv += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     process = subprocess.Popen(

@@ -12,13 +12,12 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from feeds.export import MANIFEST
-from tests.conftest import SEEDS, CorpusWriter, item_text, log_messages, minimal_item
+from tests.conftest import SEEDS, CorpusWriter, Lock, item_text, log_messages, minimal_item
 from tests.test_export_kill import big_corpus, parse, read_all
 from tests.test_serve_process import free_port, serving
 
@@ -75,23 +74,6 @@ def tree(folder: Path) -> dict[str, bytes]:
         for path in sorted(folder.rglob("*"))
         if path.is_file()
     }
-
-
-Lock = Callable[[Path, int], None]
-
-
-@pytest.fixture
-def lock() -> Iterator[Lock]:
-    """``lock(folder, mode)``: the folder's mode set for a test, and set back after it."""
-    locked: list[tuple[Path, int]] = []
-
-    def set_mode(folder: Path, mode: int) -> None:
-        locked.append((folder, folder.stat().st_mode))
-        folder.chmod(mode)
-
-    yield set_mode
-    for folder, mode in reversed(locked):
-        folder.chmod(mode)
 
 
 @pytest.fixture

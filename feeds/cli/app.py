@@ -14,8 +14,10 @@ from typing import Any, NoReturn
 import click
 
 from ..errors import FeedsError, printable
+from .cache import cache
 from .corpus import check, topics
 from .export import export
+from .init import init
 from .options import configure_early
 from .serve import serve
 
@@ -78,6 +80,6 @@ def main() -> None:
     """
 
 
-for command in (check, topics, serve, export):
+for command in (init, check, topics, serve, export, cache):
     command.epilog = EXIT_STATUS
     main.add_command(command)

@@ -16,6 +16,7 @@ another version's or another folder's is thrown away and built anew.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -130,6 +131,9 @@ class CorpusIndex:
                     self._start_anew(err)
         except (OSError, sqlite3.Error) as err:
             raise IndexUnusable(f"cannot open the index {self.path}: {err}") from None
+        if not self._temporary:
+            with contextlib.suppress(OSError):
+                os.utime(self.path)  # its last use, for feeds cache prune
 
     # -- connections ----------------------------------------------------------------
 
