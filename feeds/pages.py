@@ -120,8 +120,16 @@ def render_index(
         }
         for feed in feeds
     ]
+    # One set of autodiscovery links: the first feed's (every item), and the OPML file.
+    discovery = rows[0] if rows else {"title": title, "links": []}
     page = _templates.get_template("index.html").render(
-        title=title, description=description, language=language, opml_href=opml_href, feeds=rows, icon=icon
+        title=title,
+        description=description,
+        language=language,
+        opml_href=opml_href,
+        feeds=rows,
+        discovery=discovery,
+        icon=icon,
     )
     return page.encode()
 
@@ -140,6 +148,14 @@ def render_page(page: FeedPage) -> bytes:
         min_quality=page.min_quality,
     )
     return html.encode()
+
+
+def render_missing(*, site_title: str, language: str, path: str, icon: str | None = None) -> bytes:
+    """The page a browser is shown for an address with nothing at it, in the pages' style."""
+    page = _templates.get_template("missing.html").render(
+        site_title=site_title, language=language, path=path, icon=icon
+    )
+    return page.encode()
 
 
 def render_opml(*, title: str, feeds: Sequence[FeedEntry]) -> bytes:

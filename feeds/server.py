@@ -125,18 +125,21 @@ def run(
         # The hub's store is kept, where it is without the scratch index: named before.
         index = str(Path(scratch) / "index.sqlite3")
         settings = replace(settings, index=index, hub_store=str(store_path(settings)))
-    # The first scan runs in a child process: the memory it takes for a large corpus is
-    # then returned, not inherited by every worker this process forks.
-    os.waitpid(_in_child(lambda: _index_once(settings, echo)), 0)
     server = os.getpid()
+    # The first scan runs in a child process: the memory it takes for a large corpus is
+    # then returned, not inherited by every worker this process forks. The server listens
+    # meanwhile, answering 503 (and /healthz "starting") until the index holds the corpus.
+    reader = _in_child(lambda: _index_once(settings, echo, server))
     watcher = _in_child(lambda: watch_corpus(settings, server))
     try:
         _serve(settings, host, port, workers)
     finally:
         if os.getpid() == server:  # gunicorn's workers leave through here too, forked
-            with contextlib.suppress(ProcessLookupError):  # gone with a signal to all of us
-                os.kill(watcher, signal.SIGTERM)
-            os.waitpid(watcher, 0)
+            for child in (reader, watcher):
+                with contextlib.suppress(ProcessLookupError):  # gone with a signal to all of us
+                    os.kill(child, signal.SIGTERM)
+                with contextlib.suppress(ChildProcessError):  # reaped by gunicorn already
+                    os.waitpid(child, 0)
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
 
@@ -153,14 +156,16 @@ def _in_child(work: Callable[[], None]) -> int:
     return pid
 
 
-def _index_once(settings: Settings, echo: Callable[[str], None]) -> None:
-    """Read the corpus into an empty index before any worker starts; an index that holds the
+def _index_once(settings: Settings, echo: Callable[[str], None], parent: int) -> None:
+    """Read the corpus into an empty index while the server starts; an index that holds the
     corpus already is served at once, and the watcher takes up what changed since."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the server, which stops us
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    end_with_parent(parent)
     index = open_index(settings)
     try:
-        known = index.file_count()
-        if known:
-            echo(f"  corpus {known} files indexed; changes since the last run are taken up now")
+        if index.ready:
+            echo(f"  corpus {index.file_count()} files indexed; changes since the last run are taken up now")
             return
         started = time.monotonic()
         refresh = index.refresh()
@@ -173,6 +178,10 @@ def _index_once(settings: Settings, echo: Callable[[str], None]) -> None:
         index.close()
 
 
+FIRST_READING_LOOK = 0.1
+"""Seconds between two looks of the watcher at whether the first reading is done."""
+
+
 def watch_corpus(settings: Settings, parent: int) -> None:
     """The server's one corpus watcher, in a process of its own: it takes each change of the
     corpus into the index (learnt from change notices, or by polling, see
@@ -181,12 +190,15 @@ def watch_corpus(settings: Settings, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the server, which stops us
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     index = open_index(settings)
-    websub.start(settings, index, utc_now)  # pings and the built-in hub, if set: in this process only
     stop = threading.Event()
     if not end_with_parent(parent):
         threading.Thread(target=_stop_when_orphaned, args=(parent, stop), daemon=True).start()
+    # The first reading is another process's: what the hub starts from is the whole corpus.
+    while not index.ready and not stop.wait(FIRST_READING_LOOK):
+        pass
     if os.getppid() != parent:
         return
+    websub.start(settings, index, utc_now)  # pings and the built-in hub, if set: in this process only
     for paths in changes(settings.corpus, settings.watcher, settings.watch_interval, stop):
         try:
             refresh = index.refresh(paths=paths)

@@ -95,10 +95,14 @@ def at(url: str) -> Callable[[Any], bool]:
     return arrived
 
 
+PLAIN = "/feeds/all.rss?limit=0"
+"""A plain-text answer, even to a browser's navigation: 400, a bad limit."""
+
+
 def elsewhere(server: Server) -> str:
     """A document of another origin, as a web-based reader's page is: no policy of ours
-    (the server's plain-text 404 under a second host name)."""
-    return f"http://{OTHER_ORIGIN}:{server.port}/nothing-here"
+    (the server's plain-text answer to a bad query, under a second host name)."""
+    return f"http://{OTHER_ORIGIN}:{server.port}{PLAIN}"
 
 
 def fetch_all(driver: Any, server: Server, urls: list[str]) -> list[Any]:
@@ -158,7 +162,7 @@ def test_a_browser_that_opens_a_feed_is_shown_its_page_and_fetch_gets_the_feed(
     assert browser.find_element(By.TAG_NAME, "h1").text == "feeds: Space & Time"
     # A document of the same site without the pages' policy (which forbids fetch()): the
     # browser's cache is the one the navigation filled.
-    browser.get(f"{server.base}nothing-here")
+    browser.get(f"{server.base}{PLAIN.lstrip('/')}")
     answers = browser.execute_async_script(
         """
         const done = arguments[arguments.length - 1];
@@ -181,14 +185,49 @@ def test_every_autodiscovery_link_of_the_index_answers_with_its_feed(server: Ser
         (link.get_attribute("href"), link.get_attribute("type"))
         for link in browser.find_elements(By.CSS_SELECTOR, 'link[rel="alternate"]')
     ]
-    assert len(links) == 6 * 3  # all, AI, Space & Time, and each again for "hot"
+    # One set: the feed of every item in its three formats, and the OPML file of every feed.
+    assert [href.removeprefix(server.base) for href, _ in links] == [
+        "feeds/all.rss",
+        "feeds/all.atom",
+        "feeds/all.json",
+        "opml.xml",
+    ]
     declared = dict(links)
     for href, status, content_type, body in fetch_all(browser, server, [href for href, _ in links]):
         assert status == 200, href
         assert content_type == f"{declared[href]}; charset=utf-8"
+        if href.endswith("opml.xml"):
+            assert len(html.fromstring(body.encode()).xpath("//outline")) == 6  # every feed
+            continue
         fmt = href.rpartition(".")[2]
         assert MEDIA_TYPES[fmt] == declared[href]
         feed_urls(fmt, body.encode())
+
+
+def test_a_browser_is_shown_a_page_for_a_missing_address_and_fetch_a_line(
+    server: Server, checker: Any
+) -> None:
+    browser = checker
+    missing = f"{server.base}feeds/no-such-topic.rss"
+    drain_log(browser)
+    browser.get(missing)
+    WebDriverWait(browser, TIMEOUT).until(at(missing))
+    found = browser.execute_script(INSPECT)
+    assert found["bad"] == [] and found["tags"] == [] and found["watch"] == {"violations": [], "calls": []}
+    assert browser.execute_async_script(AXE, None) == []
+    viewport(browser, PHONE)
+    assert browser.execute_script(INSPECT)["overflow"] <= 0 and browser.execute_script(BROKEN_WORDS) == []
+    viewport(browser, DESKTOP)
+    log = [entry["message"] for entry in drain_log(browser) if entry["level"] in {"SEVERE", "WARNING"}]
+    status = "the server responded with a status of 404 (NOT FOUND)"
+    assert log == [f"{missing} - Failed to load resource: {status}"]
+    assert browser.title.startswith("Not found")
+    home = browser.find_element(By.CSS_SELECTOR, "main a")
+    assert home.get_attribute("href") == server.base
+    assert len(found["styles"]) == 1
+    status, headers, body = server.fetch("/feeds/no-such-topic.rss")  # a feed reader
+    assert (status, headers["Content-Type"]) == (404, "text/plain; charset=utf-8")
+    assert body == b"No feed at /feeds/no-such-topic.rss. The list of feeds is at /.\n"
 
 
 def test_a_page_of_another_origin_may_read_a_feed(server: Server, browser: Any) -> None:
@@ -267,6 +306,26 @@ axe.run(document, options).then(
 """
 
 
+BROKEN_WORDS = """
+const broken = [];
+const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+while (walker.nextNode()) {
+    const node = walker.currentNode;
+    if (node.parentElement.closest(".url")) continue;  // an address to copy may break anywhere
+    const words = /[^\\s\\-\u2010-\u2014/]+/g;  // a hyphen, a dash or a slash may end a line
+    let word;
+    while ((word = words.exec(node.textContent))) {
+        const range = document.createRange();
+        range.setStart(node, word.index);
+        range.setEnd(node, word.index + word[0].length);
+        const lines = new Set([...range.getClientRects()].map((box) => Math.round(box.top)));
+        if (lines.size > 1) broken.push(word[0]);
+    }
+}
+return broken;
+"""
+"""The words of the page shown on more than one line (a word broken in two)."""
+
 LAYOUT_RULES = ["color-contrast", "link-in-text-block", "scrollable-region-focusable", "target-size"]
 """The axe-core rules whose outcome depends on colours or layout."""
 
@@ -280,10 +339,11 @@ class Visit:
     """What :data:`INSPECT` returned."""
 
 
-def visit(driver: Any, url: str) -> Visit:
+def visit(driver: Any, url: str, *, whole_words: bool = True) -> Visit:
     """Load ``url`` and hold it to every rule that does not depend on what it should show:
     no console error, no policy violation, nothing script-capable, axe-core clean in both
-    colour schemes, no sideways scrolling on a phone, only its images loaded, and loaded."""
+    colour schemes, no sideways scrolling on a phone (nor, if ``whole_words``, a word broken
+    across two lines), only its images loaded, and loaded."""
     drain_log(driver)
     viewport(driver, DESKTOP)
     driver.get(url)
@@ -307,6 +367,8 @@ def visit(driver: Any, url: str) -> Visit:
     assert driver.execute_async_script(AXE, LAYOUT_RULES) == [], (url, "dark")
     viewport(driver, PHONE)
     assert driver.execute_script(INSPECT)["overflow"] <= 0, f"{url} scrolls sideways on a phone"
+    if whole_words:
+        assert driver.execute_script(BROKEN_WORDS) == [], f"{url} breaks words on a phone"
     assert driver.execute_async_script(AXE, LAYOUT_RULES) == [], (url, "phone")
     viewport(driver, DESKTOP)
     log = drain_log(driver)
@@ -314,13 +376,13 @@ def visit(driver: Any, url: str) -> Visit:
     return Visit(url, found)
 
 
-def check_site(driver: Any, server: Server) -> list[Visit]:
+def check_site(driver: Any, server: Server, *, whole_words: bool = True) -> list[Visit]:
     """Visit the index page and every page it links to; check each page's items against
     its JSON Feed and every subscribe link against the feed the server sends."""
     index = html.fromstring(server.fetch("/")[2])
     pages = [server.base + href for href in index.xpath("//tbody/tr/td[1]/a/@href")]
     assert pages and all(page.endswith(".html") for page in pages)
-    visits = [visit(driver, server.base)] + [visit(driver, page) for page in pages]
+    visits = [visit(driver, url, whole_words=whole_words) for url in [server.base, *pages]]
 
     wanted: dict[str, str] = {}  # URL: the media type the page declares for it
     for page in visits[1:]:
@@ -371,7 +433,7 @@ def hostile_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_every_page_of_the_hostile_corpus(checker: Any, hostile_corpus: Path, tmp_path: Path) -> None:
     with serving([str(hostile_corpus)], cwd=tmp_path) as server:
-        visits = check_site(checker, server)
+        visits = check_site(checker, server, whole_words=False)  # words longer than a phone is wide
     assert len(visits) > 100
     titles = [title for visit in visits[1:] for _, title in visit.found["items"]]
     # The markup of the corpus shows as text (check_site compared every title exactly).

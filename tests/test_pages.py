@@ -308,8 +308,9 @@ def test_navigation_elsewhere_is_answered_as_always(http: FlaskClient) -> None:
             navigated.data == plain.data
             and navigated.headers["Vary"] == plain.headers["Vary"] == "Accept-Encoding"
         )
-    missing = http.get("/feeds/nowhere.rss", headers=SEC_FETCH_DOCUMENT)
-    assert missing.status_code == 404 and missing.content_type == "text/plain; charset=utf-8"
+    missing = http.get("/feeds/nowhere.rss", headers=SEC_FETCH_DOCUMENT)  # a page for a person
+    assert missing.status_code == 404 and missing.content_type == "text/html; charset=utf-8"
+    assert http.get("/feeds/nowhere.rss").content_type == "text/plain; charset=utf-8"
     bad = http.get("/feeds/all.rss?limit=x", headers=SEC_FETCH_DOCUMENT)
     assert bad.status_code == 400 and bad.content_type == "text/plain; charset=utf-8"
 

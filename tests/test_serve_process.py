@@ -107,9 +107,10 @@ def serving(
     command: Sequence[str] | None = None,
     port: int | None = None,
     env: dict[str, str] | None = None,
+    ready: int | None = 200,
 ) -> Iterator[Server]:
     """Run ``feeds serve ARGS`` on ``port`` (a free loopback port by default) until it
-    answers; stop it after."""
+    answers (with ``ready``, or anything if ``None``); stop it after."""
     port = port or free_port()
     extra = env or {}
     env = {name: value for name, value in os.environ.items() if not name.startswith("FEEDS_")}
@@ -139,7 +140,8 @@ def serving(
             if process.poll() is not None:
                 pytest.fail(f"feeds serve exited with {process.returncode}:\n{server.log()}")
             try:
-                if fetch(port, "/")[0] == 200 and len(server.workers()) == workers:
+                status = fetch(port, "/")[0]
+                if (ready is None or status == ready) and len(server.workers()) == workers:
                     break
             except OSError:
                 pass
@@ -327,7 +329,7 @@ def test_feeds_serve_with_no_argument_serves_the_bundled_seeds(tmp_path: Path) -
         assert status == 200
         page = html.fromstring(body)
         rows = {
-            row.xpath("./td")[0].text_content(): int(row.xpath("./td")[1].text_content())
+            row.xpath("./td")[0].text_content(): int(row.xpath("./td")[1].text)
             for row in page.xpath("//tbody/tr")
         }
         topics = Selection(load_corpus(SEEDS).items, datetime.now(UTC)).topics

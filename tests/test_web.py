@@ -27,7 +27,8 @@ from referencing.jsonschema import DRAFT4
 from werkzeug.http import http_date
 
 from feeds.config import Settings
-from feeds.web import accepts_gzip, create_app
+from feeds.http import accepts_gzip
+from feeds.web import create_app
 from tests.conftest import NOW, ROOT, SCHEMAS, CorpusWriter, item_text, minimal_item
 
 MEDIA_TYPES = {
@@ -211,7 +212,7 @@ def test_index_lists_every_feed_with_its_count_and_subscribe_links(http: FlaskCl
         cells = row.xpath("./td")
         hrefs = {a.get("href"): a.get("type") for a in cells[2].xpath(".//a")}
         (page_href,) = cells[0].xpath("./a/@href")
-        rows[cells[0].text_content().strip()] = (int(cells[1].text_content()), hrefs, page_href)
+        rows[cells[0].text_content().strip()] = (int(cells[1].text), hrefs, page_href)
     assert set(rows) == {name for name, _ in FEEDS.values()}
     for stem, (name, urls) in FEEDS.items():
         count, hrefs, page_href = rows[name]
@@ -220,11 +221,12 @@ def test_index_lists_every_feed_with_its_count_and_subscribe_links(http: FlaskCl
         assert page_href == f"{stem}.html", name  # the feed's name links to its page
 
 
-def test_index_has_an_autodiscovery_link_per_feed_and_format(http: FlaskClient) -> None:
+def test_index_has_one_set_of_autodiscovery_links_every_item_and_the_opml(http: FlaskClient) -> None:
     page = html.fromstring(http.get("/").data)
     alternates = {link.get("href"): link.get("type") for link in page.xpath("//head/link[@rel='alternate']")}
-    assert alternates == {f"{stem}.{fmt}": MEDIA_TYPES[fmt] for stem in FEEDS for fmt in FORMATS}
-    assert len(page.xpath("//head/link[@rel='alternate']")) == len(FEEDS) * len(FORMATS)
+    expected = {f"feeds/all.{fmt}": MEDIA_TYPES[fmt] for fmt in FORMATS} | {"opml.xml": "text/x-opml"}
+    assert alternates == expected
+    assert len(page.xpath("//head/link[@rel='alternate']")) == len(FORMATS) + 1
     for href, media_type in alternates.items():
         response = http.get("/" + href)  # the page is at /, so relative hrefs resolve under it
         assert response.status_code == 200, href
@@ -677,3 +679,36 @@ def test_create_app_refuses_a_missing_corpus(tmp_path: Path) -> None:
 
     with pytest.raises(FeedsError, match="corpus folder not found"):
         create_app(replace(Settings(), corpus=tmp_path / "missing"), watch=False)
+
+
+@pytest.mark.parametrize(
+    ("headers", "page"),
+    [
+        ({"Sec-Fetch-Dest": "document"}, True),
+        ({"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}, True),
+        ({"Sec-Fetch-Dest": "empty", "Accept": "text/html"}, False),
+        ({"Accept": "application/rss+xml, application/atom+xml;q=0.9, */*;q=0.1"}, False),
+        ({"Accept": "*/*"}, False),
+        ({}, False),
+    ],
+)
+@pytest.mark.parametrize("path", ["/feeds/nothing.rss", "/nowhere", "/feeds/all.rss/x"])
+def test_a_missing_address_is_a_page_for_a_browser_and_a_line_for_a_reader(
+    client: Any, headers: dict[str, str], page: bool, path: str
+) -> None:
+    response = client.get(path, headers=headers)
+    assert response.status_code == 404
+    if page:
+        assert response.content_type == "text/html; charset=utf-8"
+        assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
+        document = html.fromstring(response.data)
+        assert document.xpath("//main//a/@href") == ["/"]
+        assert path in document.xpath("string(//code)")
+    else:
+        assert response.content_type == "text/plain; charset=utf-8"
+        assert response.data.endswith(b"The list of feeds is at /.\n")
+
+
+def test_the_404_page_escapes_the_address(client: Any) -> None:
+    response = client.get("/<script>alert(1)</script>", headers={"Sec-Fetch-Dest": "document"})
+    assert b"<script>" not in response.data and b"&lt;script&gt;" in response.data

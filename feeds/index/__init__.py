@@ -122,13 +122,16 @@ class CorpusIndex:
         self._racy: set[str] = set()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._writing(wait=True):
-                try:
-                    self._prepare()
-                except sqlite3.DatabaseError as err:
-                    if not is_corrupt(err):
-                        raise
-                    self._start_anew(err)
+            # Ready for use already (the usual case): no need to wait for a refresh that
+            # another process may be making, the first reading of the corpus included.
+            if not self._prepared():
+                with self._writing(wait=True):
+                    try:
+                        self._prepare()
+                    except sqlite3.DatabaseError as err:
+                        if not is_corrupt(err):
+                            raise
+                        self._start_anew(err)
         except (OSError, sqlite3.Error) as err:
             raise IndexUnusable(f"cannot open the index {self.path}: {err}") from None
         if not self._temporary:
@@ -167,6 +170,14 @@ class CorpusIndex:
 
     def _writing(self, *, wait: bool) -> WriteLock:
         return WriteLock(Path(f"{self.path}.lock"), self._refreshing, wait=wait)
+
+    def _prepared(self) -> bool:
+        """Whether the file holds this version's tables, for this folder (read, not locked)."""
+        try:
+            rows = dict(self.db.execute("SELECT key, value FROM meta WHERE key IN ('schema', 'root')"))
+        except sqlite3.Error:  # no tables yet, or damage: the locked way decides
+            return False
+        return rows == {"schema": store.SCHEMA_VERSION, "root": self.key}
 
     def _prepare(self) -> None:
         db = self.db
@@ -230,12 +241,37 @@ class CorpusIndex:
                 log.warning("corpus folder %s is missing; keeping the last version read", self.root)
                 return Refresh()
             try:
-                return self._refresh(None if paths is None else set(paths))
+                done = self._refresh(None if paths is None else set(paths))
             except sqlite3.DatabaseError as err:
                 if not is_corrupt(err):
                     raise
                 self._start_anew(err)
-                return self._refresh(None)
+                done = self._refresh(None)
+            if paths is None and not self.ready:
+                self._mark_ready()
+            with contextlib.suppress(OSError):
+                os.utime(f"{self.path}.lock")  # the time of the last round, for /healthz
+            return done
+
+    @property
+    def ready(self) -> bool:
+        """Whether every file of the corpus has been read at least once."""
+        return self.db.execute("SELECT 1 FROM meta WHERE key = 'ready'").fetchone() is not None
+
+    def _mark_ready(self) -> None:
+        """Say that the index holds the whole corpus: a new generation, which the processes
+        that serve it take up (an empty corpus makes no other)."""
+        db = self.db
+        with Transaction(db):
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('ready', '1')")
+            db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+
+    def last_round(self) -> float | None:
+        """When the index was last brought up to date, in seconds since the epoch."""
+        try:
+            return os.stat(f"{self.path}.lock").st_mtime
+        except OSError:
+            return None
 
     def _refresh(self, hint: set[str] | None) -> Refresh:
         db = self.db
