@@ -213,14 +213,19 @@ def test_nginx_hides_the_manifest_and_temporary_files(nginx: Nginx) -> None:
 
 def test_the_configuration_sends_the_pages_policy() -> None:
     assert f'"{HEADER_POLICY}"' in CONF.read_text(encoding="utf-8"), (
-        "docs/nginx.conf (and its copy in the README) must carry the pages' policy, feeds.pages.HEADER_POLICY"
+        "docs/nginx.conf (and its copy in docs/deployment.md) must carry the pages' policy (HEADER_POLICY)"
     )
 
 
 def test_the_documented_configuration_is_the_tested_one() -> None:
-    """Any nginx block in the README is docs/nginx.conf word for word."""
+    """Any nginx block in the README or the docs is docs/nginx.conf word for word."""
     conf = CONF.read_text(encoding="utf-8")
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for block in re.findall(r"```nginx\n(.*?)```", readme, flags=re.DOTALL):
+    blocks = [
+        block
+        for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+        for block in re.findall(r"```nginx\n(.*?)```", page.read_text(encoding="utf-8"), flags=re.DOTALL)
+    ]
+    assert blocks, "the docs show the nginx configuration"
+    for block in blocks:
         assert block == conf
     assert "@ROOT@" in conf and "@PORT@" in conf
