@@ -113,7 +113,18 @@ class Site:
             self._version = self._publish()
             return True
 
+    def ready(self) -> bool:
+        """Whether the version served holds the whole corpus. One that does not looks at the
+        index again, and takes up a reading just done at once: no process answers
+        "starting" after another has answered from the whole corpus."""
+        if self._version.ready:
+            return True
+        if self.index.ready:
+            self.refresh()
+        return self._version.ready
+
     def health(self) -> Health:
+        self.ready()
         version = self.version
         topics = len(version.publication.selection.topics)
         last = self.index.last_round()

@@ -68,7 +68,7 @@ def create_app(
     app.wsgi_app = _CachedAnswers(app.wsgi_app, site, watch)  # type: ignore[method-assign]
 
     def serve(path: str) -> Response:
-        if not site.version.ready:
+        if not site.ready():
             return _starting()
         try:
             params = _params(settings) if path.startswith(FEEDS_PREFIX) else DEFAULT_PARAMS

@@ -128,12 +128,16 @@ class Exporter:
                 todo.append((path, targets, fingerprint))
         with progress([path for path, _, _ in todo]) as shown:
             made = rendered(publication, list(shown), gzip_too=self.gzip_too, held=tree.descriptors())
-            for (_, targets, fingerprint), bodies in zip(todo, made, strict=True):
+            for (_, targets, _), bodies in zip(todo, made, strict=True):
                 for target, body in zip(targets, bodies, strict=True):
                     tree.write(target, body, report)
-                    stamp = tree.stamp(target)
-                    if stamp is not None and fingerprint is not None:
-                        entries[target] = (fingerprint, stamp)
+        tree.commit(report)  # every file of the round durable together, then in place
+        placed = {*report.written, *report.unchanged}  # a file not written keeps its old entry
+        for _, targets, fingerprint in todo:
+            for target in filter(placed.__contains__, targets):
+                stamp = tree.stamp(target)
+                if stamp is not None and fingerprint is not None:
+                    entries[target] = (fingerprint, stamp)
         stale = sorted(previous.files - set(names))
         kept = {name for name in stale if not tree.remove(name, report)}
         tree.remove_empty_folders({_parent(name) for name in stale} - {_parent(name) for name in names})

@@ -9,6 +9,8 @@ appears while the export runs. A lock on the folder keeps a second export out.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import errno
 import fcntl
 import os
@@ -24,6 +26,9 @@ from .report import ExportReport
 
 TEMP_SUFFIX = ".feeds-tmp"
 _TEMP_NAME = re.compile(r"\..+\.[0-9a-f]{16}" + re.escape(TEMP_SUFFIX))
+STAGED_AT_MOST = 64
+"""Files written before they are made durable together and renamed into place: one sync
+for many files, and a reader sees a large export's files arrive as it goes."""
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -34,6 +39,8 @@ class FolderTree:
     def __init__(self, out: Path) -> None:
         self.out = out
         self._folders: dict[str, int] = {}
+        self._staged: list[tuple[str, int, str, str]] = []
+        """Files written, not yet in place: name, folder, base name, temporary name."""
 
     def __enter__(self) -> FolderTree:
         try:
@@ -52,6 +59,10 @@ class FolderTree:
         return list(self._folders.values())
 
     def __exit__(self, *_: object) -> None:
+        for _name, folder, _base, temp in self._staged:  # a round stopped before its commit
+            with contextlib.suppress(OSError):
+                os.unlink(temp, dir_fd=folder)
+        self._staged.clear()
         for fd in self._folders.values():  # closing OUT's descriptor releases the lock
             os.close(fd)
         self._folders.clear()
@@ -80,17 +91,39 @@ class FolderTree:
         return fd
 
     def write(self, name: str, data: bytes, report: ExportReport) -> None:
-        """Put ``data`` at ``name`` unless it is there already; record what happened."""
+        """Stage ``data`` for ``name`` unless it is there already: written to a temporary
+        file beside it, put in place by :meth:`commit` with the other files staged."""
         try:
             folder, base = self._split(name, create=True)
             if _holds(folder, base, data):
                 report.unchanged.append(name)
                 return
-            _replace(folder, base, data)
+            self._staged.append((name, folder, base, _write_temporary(folder, base, data)))
         except OSError as err:
             report.failures.append(f"{name}: {err.strerror or err}")
+        if len(self._staged) >= STAGED_AT_MOST:
+            self.commit(report)
+
+    def commit(self, report: ExportReport) -> None:
+        """Make every staged file durable at once, then rename each into place: a reader or
+        a crash sees each file old or new, never a part, and after this every one is on
+        disk. One sync of the file system (``syncfs``) where there is one, else one
+        ``fsync`` a file, all before the first rename."""
+        staged, self._staged = self._staged, []
+        if not staged:
             return
-        report.written.append(name)
+        if not _sync_file_system(self._folders["."]):
+            for _, folder, _, temp in staged:
+                _fsync_at(folder, temp)
+        for name, folder, base, temp in staged:
+            try:
+                os.replace(temp, base, src_dir_fd=folder, dst_dir_fd=folder)
+            except OSError as err:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp, dir_fd=folder)
+                report.failures.append(f"{name}: {err.strerror or err}")
+                continue
+            report.written.append(name)
 
     def remove(self, name: str, report: ExportReport) -> bool:
         """Remove file ``name`` (a symlink there is removed, not followed)."""
@@ -219,9 +252,8 @@ def _holds(folder: int, name: str, data: bytes) -> bool:
         return handle.read(len(data) + 1) == data
 
 
-def _replace(folder: int, name: str, data: bytes) -> None:
-    """Write ``data`` to a new temporary file in ``folder``, flush it to disk, and rename
-    it over ``name``: readers see the old file or the new one, never a part."""
+def _write_temporary(folder: int, name: str, data: bytes) -> str:
+    """``data`` in a new temporary file beside ``name`` in ``folder``; its name."""
     temp = f".{name}.{secrets.token_hex(8)}{TEMP_SUFFIX}"
     fd = os.open(
         temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=folder
@@ -230,12 +262,39 @@ def _replace(folder: int, name: str, data: bytes) -> None:
         with os.fdopen(fd, "wb") as handle:
             os.fchmod(fd, 0o644)  # readable by the web server whatever the umask
             handle.write(data)
-            handle.flush()
-            os.fsync(fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp, dir_fd=folder)
+        raise
+    return temp
+
+
+def _fsync_at(folder: int, name: str) -> None:
+    fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sync_file_system(fd: int) -> bool:
+    """Flush every written file of the file system that holds ``fd`` (Linux's syncfs);
+    whether it could."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.syncfs(fd) == 0)
+    except (OSError, AttributeError):
+        return False
+
+
+def _replace(folder: int, name: str, data: bytes) -> None:
+    """One file (the manifest) written, made durable and renamed over ``name`` at once:
+    readers see the old file or the new one, never a part."""
+    temp = _write_temporary(folder, name, data)
+    try:
+        _fsync_at(folder, temp)
         os.replace(temp, name, src_dir_fd=folder, dst_dir_fd=folder)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(temp, dir_fd=folder)
-        except OSError:
-            pass
         raise
