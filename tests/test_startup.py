@@ -39,3 +39,14 @@ def test_an_export_loads_the_builders_but_not_the_web_stack(tmp_path: Path) -> N
     modules = loaded(tmp_path, "export", str(SEEDS), str(tmp_path / "out"))
     assert {"feedgen", "lxml", "jinja2"} <= modules
     assert modules & {"flask", "werkzeug", "gunicorn"} == set()
+
+
+READING = {"yaml", "yaml_rs", "msgspec", "sqlite3", "watchfiles"}
+"""What reading a corpus, or its index, takes."""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["export", "--help"], ["init", "starter"]])
+def test_help_and_a_starter_load_no_reader_of_a_corpus(tmp_path: Path, args: list[str]) -> None:
+    if args[0] == "init":
+        args = ["init", str(tmp_path / "starter")]
+    assert loaded(tmp_path, *args) & (READING | HEAVY) == set()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..index.cache import CachedIndex, cached_indexes, remove_index
-from ..index.location import cache_folder
 from .options import common_options, resolve_settings
+
+if TYPE_CHECKING:
+    from ..index.cache import CachedIndex
 
 DAY = 86_400
 
@@ -25,6 +26,9 @@ def cache(context: click.Context, /, **options: Any) -> None:
     removing one costs a full reading of its corpus. One that a running process has open is
     never removed.
     """
+    from ..index.cache import cached_indexes
+    from ..index.location import cache_folder
+
     resolve_settings(None, sample_notice=False, **options)
     if context.invoked_subcommand is not None:
         return
@@ -51,6 +55,8 @@ def cache(context: click.Context, /, **options: Any) -> None:
 @common_options
 def prune(days: int, **options: Any) -> None:
     """Remove the indexes not used for DAYS days, and those whose corpus folder is gone."""
+    from ..index.cache import cached_indexes
+
     resolve_settings(None, sample_notice=False, **options)
     cutoff = time.time() - days * DAY  # the edge of the command: the clock is read here
     _remove([i for i in cached_indexes() if i.last_use < cutoff or not i.corpus_exists])
@@ -60,11 +66,15 @@ def prune(days: int, **options: Any) -> None:
 @common_options
 def clear(**options: Any) -> None:
     """Remove every index of the cache folder (each is built again when next needed)."""
+    from ..index.cache import cached_indexes
+
     resolve_settings(None, sample_notice=False, **options)
     _remove(cached_indexes())
 
 
 def _remove(indexes: list[CachedIndex]) -> None:
+    from ..index.cache import remove_index
+
     freed = kept = 0
     for index in indexes:
         if remove_index(index):

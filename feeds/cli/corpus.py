@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..clock import utc_now
-from ..corpus import ITEM_SUFFIXES
 from ..errors import ItemError
-from ..index import Survey, open_index, with_usable_index
 from .options import common_options, config_path, config_used, corpus_argument, resolve_settings
+
+if TYPE_CHECKING:
+    from ..index import Survey
 
 log = logging.getLogger("feeds")
 
@@ -29,6 +29,8 @@ def check(corpus: Path | None, as_json: bool, **options: Any) -> None:
     configuration it used, then a summary, all on stdout; with --json, one JSON report of
     the same. Exits with status 1 when any file is rejected, 0 otherwise.
     """
+    from ..corpus import ITEM_SUFFIXES
+
     root, survey = _survey(corpus, **options)
     notes = [f"warning: {collision}" for collision in survey.topics.collisions]
     if not survey.files:
@@ -104,6 +106,9 @@ def topics(corpus: Path | None, **options: Any) -> None:
 def _survey(corpus: Path | None, **options: Any) -> tuple[Path, Survey]:
     """The corpus of ``check`` and ``topics``, read through its index (only changed files are
     read again, the rest in parallel)."""
+    from ..clock import utc_now
+    from ..index import open_index, with_usable_index
+
     settings = with_usable_index(resolve_settings(corpus, **options))
     index = open_index(settings)
     try:

@@ -16,7 +16,6 @@ import click
 from ..clock import utc_now
 from ..config import Settings
 from ..errors import FeedsError
-from ..index import with_usable_index
 from ..watch import Mode
 from .options import FOLDER, common_options, is_local_url, resolve_settings, setting_option, site_options
 
@@ -81,6 +80,7 @@ def export(
     again after each change (one line a round) and exits 0 on Ctrl-C.
     """
     from ..export import Progress, export_site
+    from ..index import with_usable_index
 
     if len(paths) not in {1, 2}:
         raise click.UsageError(f"expected [CORPUS] OUT, got {len(paths)} paths")

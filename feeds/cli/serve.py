@@ -9,8 +9,6 @@ from typing import Any
 import click
 
 from ..config import Settings
-from ..corpus.files import check_folder
-from ..index import with_usable_index
 from ..watch import Mode
 from .options import (
     common_options,
@@ -61,6 +59,8 @@ def serve(corpus: Path | None, host: str, port: int, workers: int, **flags: Any)
     CORPUS defaults to the bundled seeds/. The corpus is watched: changed, added and
     removed files show within seconds. Stop with Ctrl-C (exit status 0).
     """
+    from ..corpus.files import check_folder
+    from ..index import with_usable_index
     from ..server import check_port, run
 
     settings = with_usable_index(resolve_settings(corpus, **flags))
