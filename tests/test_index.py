@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from bench.generate import generate
-from feeds import index as index_module
 from feeds.corpus import load_corpus
+from feeds.corpus.files import scan
 from feeds.errors import FeedsError
-from feeds.index import CorpusIndex, scan
+from feeds.index import CorpusIndex
+from feeds.index import corpus_index as index_module
 from feeds.index import rows as index_rows
 from feeds.index import store as index_store
 from feeds.select import Order, Query, Selection

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from bench.generate import generate
-from feeds import index as index_module
 from feeds.config import Settings
 from feeds.corpus import load_corpus
 from feeds.export import MANIFEST, export_site
 from feeds.index import CorpusIndex
+from feeds.index import corpus_index as index_module
 
 from .conftest import NOW, ROOT, CorpusWriter, item_text, minimal_item
 
