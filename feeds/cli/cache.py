@@ -29,9 +29,9 @@ def cache(context: click.Context, /, **options: Any) -> None:
     from ..index.cache import cached_indexes
     from ..index.location import cache_folder
 
-    resolve_settings(None, sample_notice=False, **options)
     if context.invoked_subcommand is not None:
-        return
+        return  # the subcommand resolves its own settings: each warning said once
+    resolve_settings(None, sample_notice=False, **options)
     indexes = cached_indexes()
     click.echo(f"{cache_folder()}: {len(indexes)} indexes, {_size(sum(i.size for i in indexes))}")
     for index in indexes:
