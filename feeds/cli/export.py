@@ -16,8 +16,15 @@ import click
 from ..clock import utc_now
 from ..config import Settings
 from ..errors import FeedsError
-from ..watch import Mode
-from .options import FOLDER, common_options, is_local_url, resolve_settings, setting_option, site_options
+from .options import (
+    FOLDER,
+    common_options,
+    is_local_url,
+    resolve_settings,
+    setting_option,
+    site_options,
+    watch_options,
+)
 
 if TYPE_CHECKING:
     from ..export import ExportReport
@@ -44,18 +51,7 @@ EXPORT_PING_WAIT = 5.0
 )
 @click.option("--no-ping", is_flag=True, help="Do not tell the hubs of the feeds that changed.")
 @click.option("--watch", is_flag=True, help="Stay running and export again after each change of the corpus.")
-@setting_option(
-    "--watcher",
-    key="watcher",
-    type=click.Choice([m.value for m in Mode]),
-    help="How --watch learns of changes.",
-)
-@setting_option(
-    "--watch-interval",
-    key="watch_interval",
-    type=click.FloatRange(0.1, 3600),
-    help="Seconds between two looks at every file, where --watch polls.",
-)
+@watch_options("--watch")
 @site_options
 @common_options
 def export(

@@ -26,6 +26,7 @@ from ..config import (
     unknown_variables,
 )
 from ..config.values import PARSERS
+from ..watch import Mode
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("feeds")
@@ -106,6 +107,32 @@ def common_options(command: F) -> F:
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def watch_options(watching: str) -> Callable[[F], F]:
+    """``--watcher`` and ``--watch-interval``, for what ``watching`` (a command, or its
+    ``--watch``) watches."""
+
+    def add(command: F) -> F:
+        options = [
+            setting_option(
+                "--watcher",
+                key="watcher",
+                type=click.Choice([mode.value for mode in Mode]),
+                help=f"How {watching} learns of changes of the corpus.",
+            ),
+            setting_option(
+                "--watch-interval",
+                key="watch_interval",
+                type=click.FloatRange(0.1, 3600),
+                help=f"Seconds between two looks at every file, where {watching} polls.",
+            ),
+        ]
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return add
 
 
 def site_options(command: F) -> F:

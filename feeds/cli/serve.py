@@ -9,7 +9,6 @@ from typing import Any
 import click
 
 from ..config import Settings
-from ..watch import Mode
 from .options import (
     common_options,
     config_used,
@@ -18,6 +17,7 @@ from .options import (
     resolve_settings,
     setting_option,
     site_options,
+    watch_options,
 )
 
 log = logging.getLogger("feeds")
@@ -39,15 +39,7 @@ ANY_ADDRESS = frozenset({"0.0.0.0", "::", ""})
     type=click.IntRange(0, 31_536_000),
     help="Seconds clients may reuse a feed (Cache-Control: max-age).",
 )
-@setting_option(
-    "--watch-interval",
-    key="watch_interval",
-    type=click.FloatRange(0.1, 3600),
-    help="Seconds between two looks at every file, where polled.",
-)
-@setting_option(
-    "--watcher", key="watcher", type=click.Choice([m.value for m in Mode]), help="How the corpus is watched."
-)
+@watch_options("the server")
 @setting_option(
     "--hub", key="hub", is_flag=True, default=None, help="Be a WebSub hub of these feeds, at /websub."
 )
