@@ -88,11 +88,17 @@ class Item:
     keys: tuple[str, ...] = ()
     """The ids of all the item's links (original, web, AMP): a related story that names
     any of them names this item."""
+    coverage: tuple[Related, ...] = ()
+    """The other tellings of this story, by other providers, where several items were
+    collapsed into this one (see :mod:`feeds.stories`)."""
+    modified_at: datetime | None = None
+    """The newest telling's date, where it is not ``published_at``."""
 
     @property
     def updated_at(self) -> datetime:
-        """The corpus has one date per story, so it is both published and updated."""
-        return self.published_at
+        """A file has one date, so an item is updated when it is published; a collapsed
+        story, when its newest telling is."""
+        return self.modified_at or self.published_at
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,7 +78,7 @@ class Publication:
     """The documents of ``items`` as visible at ``now``, rendered on demand."""
 
     def __init__(self, items: Iterable[Item], settings: Settings, now: datetime) -> None:
-        self._start(Selection(items, now), settings)
+        self._start(Selection(items, now, settings.collapsing), settings)
 
     @classmethod
     def from_source(cls, source: Source, settings: Settings) -> Publication:

@@ -40,16 +40,25 @@ def to_record(item: Item) -> tuple[Any, ...]:
         item.excerpt, item.category, item.type, item.web_url, item.amp_url, item.cdn_amp_url,
         item.heat, item.quality, _provider_record(item.provider), item.topics,
         tuple(_image_record(i) for i in item.images),
-        tuple(
-            (
-                r.id, r.title, r.url, r.excerpt,
-                None if r.published_at is None else seconds(r.published_at),
-                r.type, _provider_record(r.provider), r.quality,
-                tuple(_image_record(i) for i in r.images), r.keys,
-            )
-            for r in item.related
-        ),
-        item.body, item.keys,
+        tuple(_related_record(r) for r in item.related),
+        item.body, item.keys, tuple(_related_record(r) for r in item.coverage),
+        None if item.modified_at is None else seconds(item.modified_at),
+    )  # fmt: skip
+
+
+def _related_record(r: Related) -> tuple[Any, ...]:
+    return (
+        r.id, r.title, r.url, r.excerpt, None if r.published_at is None else seconds(r.published_at),
+        r.type, _provider_record(r.provider), r.quality, tuple(_image_record(i) for i in r.images), r.keys,
+    )  # fmt: skip
+
+
+def _related(r: tuple[Any, ...]) -> Related:
+    return Related(
+        id=r[0], title=r[1], url=r[2], excerpt=r[3],
+        published_at=None if r[4] is None else from_seconds(r[4]),
+        type=r[5], provider=_provider(r[6]), quality=r[7],
+        images=tuple(Image(*image) for image in r[8]), keys=tuple(r[9]),
     )  # fmt: skip
 
 
@@ -63,6 +72,7 @@ def from_record(record: tuple[Any, ...]) -> Item:
     (
         story, source, title, url, published_at, published, excerpt, category, kind, web_url,
         amp_url, cdn_amp_url, heat, quality, provider, topics, images, related, body, keys,
+        coverage, modified_at,
     ) = record  # fmt: skip
     return Item(
         id=story, source=source, title=title, url=url, published_at=from_seconds(published_at),
@@ -70,16 +80,9 @@ def from_record(record: tuple[Any, ...]) -> Item:
         amp_url=amp_url, cdn_amp_url=cdn_amp_url, heat=heat, quality=quality,
         provider=_provider(provider), topics=tuple(topics),
         images=tuple(Image(*image) for image in images),
-        related=tuple(
-            Related(
-                id=r[0], title=r[1], url=r[2], excerpt=r[3],
-                published_at=None if r[4] is None else from_seconds(r[4]),
-                type=r[5], provider=_provider(r[6]), quality=r[7],
-                images=tuple(Image(*image) for image in r[8]), keys=tuple(r[9]),
-            )
-            for r in related
-        ),
-        body=body, keys=tuple(keys),
+        related=tuple(_related(r) for r in related),
+        body=body, keys=tuple(keys), coverage=tuple(_related(r) for r in coverage),
+        modified_at=None if modified_at is None else from_seconds(modified_at),
     )  # fmt: skip
 
 

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from . import records
 from .model import UNSCORED, Item, Related
+from .stories import Collapse, collapse_items
 from .topics import TopicIndex, topic_key
 
 
@@ -50,6 +51,10 @@ class Source(Protocol):
     topics: TopicIndex
     next_change: datetime | None
     """When the next scheduled item becomes visible, if any."""
+    told: int
+    """How many visible items are tellings of stories told more than once."""
+    stories: int
+    """How many stories those tellings are."""
 
     @property
     def newest(self) -> datetime | None: ...
@@ -75,20 +80,27 @@ class Selection:
 
     Items dated after ``now`` are scheduled, not yet published. Related stories that are
     items of the corpus but not visible are left out, so that a published item never
-    reveals the title or link of one that is not.
+    reveals the title or link of one that is not. With ``collapse``, the tellings of one
+    story are one item (see :mod:`feeds.stories`).
     """
 
-    def __init__(self, items: Iterable[Item], now: datetime) -> None:
+    def __init__(self, items: Iterable[Item], now: datetime, collapse: Collapse | None = None) -> None:
         items = list(items)
         shown = [item for item in items if is_visible(item, now)]
         seen = {key for item in shown for key in keys_of(item)}
         hidden = {key for item in items if not is_visible(item, now) for key in keys_of(item)} - seen
         visible = [_without_hidden_related(item, hidden) for item in shown]
+        self.told, self.stories = 0, 0
+        if collapse is not None:
+            count = len(visible)
+            visible, self.told = collapse_items(visible, collapse)
+            self.stories = self.told - (count - len(visible))
         visible.sort(key=_latest_key)
         self.now = now
         self.items: list[Item] = visible
         """Every visible item, newest first."""
         self.topics = TopicIndex(visible)
+        self._newest = max((item.updated_at for item in visible), default=None)
         self._by_topic: dict[str, list[Item]] = {}
         for item in visible:
             for key in dict.fromkeys(topic_key(name) for name in item.topics):
@@ -99,7 +111,8 @@ class Selection:
 
     @property
     def newest(self) -> datetime | None:
-        return self.items[0].published_at if self.items else None
+        """The date of the newest visible item (or telling of a story)."""
+        return self._newest
 
     def query(self, query: Query) -> list[Item]:
         """Matching items, ordered, at most ``query.limit`` of them.
@@ -133,9 +146,11 @@ class Selection:
         return digest.hexdigest()
 
 
-def select(items: Iterable[Item], query: Query, *, now: datetime) -> list[Item]:
+def select(
+    items: Iterable[Item], query: Query, *, now: datetime, collapse: Collapse | None = None
+) -> list[Item]:
     """The visible items of ``items`` that ``query`` asks for (see :class:`Selection`)."""
-    return Selection(items, now).query(query)
+    return Selection(items, now, collapse).query(query)
 
 
 def _latest_key(item: Item) -> tuple[float, str]:

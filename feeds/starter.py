@@ -50,6 +50,8 @@ MEANINGS = {
     "icon": "absolute URL of the site's icon",
     "logo": "absolute URL of the site's logo",
     "selections": "named heat selections: /feeds/NAME/... holds items with heat >= N",
+    "collapse": "whether one story told by several providers is shown as one item",
+    "collapse_days": "the most days apart two linked tellings may be and still be one story",
     "watch_interval": "seconds between two looks at every file, where the corpus is polled",
     "watcher": "how a watched corpus is watched: auto, notify or poll",
     "index": "the corpus index file (memory: none kept); unset, one in the user's cache folder",

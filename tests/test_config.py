@@ -49,6 +49,8 @@ cache_max_age = 60
 icon = "https://toml.example/icon.png"
 logo = "https://toml.example/logo.png"
 selections = { top = 80, hot = 50 }
+collapse = false
+collapse-days = 3
 watch_interval = 0.5
 watcher = "poll"
 index = "cache/news.sqlite3"
@@ -80,6 +82,8 @@ log_format = "json"
         icon="https://toml.example/icon.png",
         logo="https://toml.example/logo.png",
         selections={"hot": 50, "top": 80},
+        collapse=False,
+        collapse_days=3,
         watch_interval=0.5,
         watcher=Mode.POLL,
         index=str(tmp_path / "cache/news.sqlite3"),  # relative to the pyproject.toml too
@@ -109,6 +113,9 @@ log_format = "json"
     assert (from_env.hub_lease_min, from_env.hub_lease_default, from_env.hub_lease_max) == (1, 2, 2)
     assert from_env.max_deletes == DeleteLimit(files=10)
     assert (from_env.log_level, from_env.log_format) == ("debug", "text")
+    assert (from_env.collapse, from_env.collapse_days) == (False, 30)
+    assert from_env.collapsing is None and settings.collapsing is None
+    assert Settings().collapsing is not None and Settings().collapsing.days == 7
 
 
 ENV_VALUES = {
@@ -126,6 +133,8 @@ ENV_VALUES = {
     "icon": "",
     "logo": "https://env.example/logo.png",
     "selections": "b-2=2, a=1",
+    "collapse": "0",
+    "collapse_days": "30",
     "watch_interval": "1.5",
     "watcher": "notify",
     "index": "memory",

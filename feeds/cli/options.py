@@ -160,6 +160,18 @@ def site_options(command: F) -> F:
             "--selections", key="selections", metavar="NAME=HEAT,...", help="Named heat selections."
         ),
         setting_option(
+            "--collapse/--no-collapse",
+            key="collapse",
+            default=None,
+            help="Show one story told by several providers as one item.",
+        ),
+        setting_option(
+            "--collapse-days",
+            key="collapse_days",
+            type=click.IntRange(0, 3650),
+            help="The most days apart two linked tellings may be and still be one story.",
+        ),
+        setting_option(
             "--hub-url",
             "hubs",
             key="hubs",
@@ -190,7 +202,7 @@ def resolve_settings(
     if flags.get("log_level") is None and (quiet or verbose):
         flags["log_level"] = "warning" if quiet else "debug"
     for name, value in flags.items():
-        if value == () or value is False:  # a repeatable or on/off flag not given
+        if value == ():  # a repeatable flag not given
             flags[name] = None
     flags["corpus"] = corpus
     environ = os.environ

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..stories import Collapse
 from ..watch import Mode
 from .sources import ENV_PREFIX, did_you_mean, read_table
 from .values import PARSERS, DeleteLimit
@@ -46,6 +47,10 @@ class Settings:
     logo: str | None = None
     selections: Mapping[str, int] = field(default_factory=lambda: {"hot": 50})
     """Named heat selections: each name gets a feed per topic of items with heat >= N."""
+    collapse: bool = True
+    """Whether the tellings of one story by several providers are shown as one item."""
+    collapse_days: int = 7
+    """The most days apart two linked tellings may be and still be one story."""
     watch_interval: float = 2.0
     """Seconds between two scans of the corpus for changes, where it is watched by polling."""
     watcher: Mode = Mode.AUTO
@@ -76,6 +81,11 @@ class Settings:
     log_level: str = "info"
     log_format: str = "text"
     """How the log is written on stderr: ``text`` lines or one ``json`` object a line."""
+
+    @property
+    def collapsing(self) -> Collapse | None:
+        """How stories are collapsed; ``None`` when they are not."""
+        return Collapse(self.collapse_days) if self.collapse else None
 
     def documents_key(self) -> str:
         """These settings as far as they can change a document: without how the command

@@ -216,6 +216,8 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "icon": _optional_url,
     "logo": _optional_url,
     "selections": _selections,
+    "collapse": _bool,
+    "collapse_days": _count(0, 3650),
     "watch_interval": _seconds,
     "watcher": _watcher,
     "index": _path_text,
