@@ -1,4 +1,5 @@
-"""The HTML we put inside feeds: the rendered body and the list of related stories.
+"""The HTML we put inside feeds: the rendered body, the other tellings of a story and the
+list of related stories.
 
 Bodies are Markdown (plain text is valid Markdown) rendered with raw HTML disabled, so a
 body can never inject a tag or an event handler; links other than absolute http(s) and
@@ -40,10 +41,24 @@ def render_body(body: str) -> str:
 
 def render_related(stories: Sequence[Related]) -> str:
     """A list of links to related stories, for formats with no element of their own."""
+    return _links("Related", stories)
+
+
+def render_coverage(stories: Sequence[Related]) -> str:
+    """A list of links to the other tellings of a collapsed story, each with its provider."""
+    return _links("Also covered by", stories)
+
+
+def render_extras(body: str | None, coverage: Sequence[Related], related: Sequence[Related]) -> str:
+    """An item's HTML content: its body, then its other tellings, then its related stories."""
+    return "".join((render_body(body) if body else "", render_coverage(coverage), render_related(related)))
+
+
+def _links(heading: str, stories: Sequence[Related]) -> str:
     if not stories:
         return ""
     rows = []
     for story in stories:
         by = f" ({escape(story.provider.name)})" if story.provider else ""
         rows.append(f'<li><a href="{escape(as_uri(story.url))}">{escape(story.title)}</a>{by}</li>')
-    return "<h3>Related</h3>\n<ul>\n" + "\n".join(rows) + "\n</ul>\n"
+    return f"<h3>{heading}</h3>\n<ul>\n" + "\n".join(rows) + "\n</ul>\n"

@@ -1,7 +1,8 @@
 """JSON Feed 1.1, written from the same model as the XML formats.
 
-Heat, quality, category, type, related stories and every image go in a ``_feeds``
-extension object on the item, as the spec asks of fields it does not define.
+Heat, quality, category, type, related stories, the other tellings of a collapsed story
+(``coverage``) and every image go in a ``_feeds`` extension object on the item, as the spec
+asks of fields it does not define.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import msgspec
 
 from ..model import UNSCORED, Channel, Image, Item, Provider, Related
-from .html import render_body
+from .html import render_body, render_extras
 from .uri import as_uri, host_url
 
 VERSION = "https://jsonfeed.org/version/1.1"
@@ -51,7 +52,9 @@ def _item(item: Item) -> dict[str, Any]:
     entry: dict[str, Any] = {"id": item.id, "url": as_uri(item.url), "title": item.title}
     if item.excerpt:
         entry["summary"] = item.excerpt
-    if item.body:
+    if item.coverage:
+        entry["content_html"] = render_extras(item.body, item.coverage, item.related)
+    elif item.body:
         entry["content_html"] = render_body(item.body)
     else:
         # JSON Feed: every item has content_html or content_text.
@@ -76,6 +79,8 @@ def _item(item: Item) -> dict[str, Any]:
         extension["type"] = item.type
     if item.images:
         extension["images"] = [_image(image) for image in item.images]
+    if item.coverage:
+        extension["coverage"] = [_related(story) for story in item.coverage]
     if item.related:
         extension["related"] = [_related(story) for story in item.related]
     if extension:

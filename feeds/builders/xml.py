@@ -34,7 +34,7 @@ from lxml import etree
 
 from ..model import Channel, Image, Item, Provider
 from . import Format
-from .html import render_body, render_related
+from .html import render_body, render_extras
 from .uri import as_uri, host_url
 
 GENERATOR = "feeds"
@@ -67,7 +67,7 @@ def build_rss(channel: Channel, items: Sequence[Item]) -> bytes:
         entry.dates.published = item.published_at
         # The description is HTML by convention: the plain-text excerpt is escaped once more.
         entry.description(escape(item.excerpt, quote=False) or None)
-        content = "".join((render_body(item.body) if item.body else "", render_related(item.related)))
+        content = render_extras(item.body, item.coverage, item.related)
         if content:
             # feedgen: with a description set, content becomes <content:encoded>; without
             # one it becomes the description (the RSS Profile wants a description first).
@@ -102,14 +102,16 @@ def build_atom(channel: Channel, items: Sequence[Item]) -> bytes:
         entry.updated(item.updated_at)
         if item.excerpt:
             entry.summary(item.excerpt, type="text")
-        if item.body:
+        if item.coverage:  # the other tellings have no element of their own: the content lists them
+            entry.content(render_extras(item.body, item.coverage, item.related), type="html")
+        elif item.body:
             entry.content(render_body(item.body), type="html")
         elif not item.excerpt:
             # An entry should have textual content; the title is the only text there is.
             entry.summary(item.title, type="text")
         if item.provider:
             entry.author(name=item.provider.name, uri=_provider_url(item.provider))
-        for story in item.related:
+        for story in (*item.coverage, *item.related):
             entry.links.add(href=as_uri(story.url), rel="related", title=story.title)
         for image in item.images:
             entry.links.add(href=as_uri(image.url), rel="enclosure", type=_image_type(image.url))
