@@ -80,7 +80,7 @@ class Site:
     def _publish(self) -> Version:
         def publish() -> Version:
             generation, ready = self.index.generation, self.index.ready
-            selection = self.index.selection(self.clock())
+            selection = self.index.selection(self.clock(), self.settings.collapsing)
             return Version(Publication.from_source(selection, self.settings), generation, ready)
 
         return self.index.recovering(publish)

@@ -19,6 +19,7 @@ from feeds.index import corpus_index as index_module
 from feeds.index import rows as index_rows
 from feeds.index import store as index_store
 from feeds.select import Order, Query, Selection
+from feeds.stories import Collapse
 
 from .conftest import NOW, SEEDS, CorpusWriter, item_text, minimal_item
 
@@ -45,16 +46,31 @@ def queries(selection: Selection) -> list[Query]:
 
 @pytest.mark.parametrize("bulk", [True, False], ids=["built in bulk", "one transaction"])
 @pytest.mark.parametrize("now", [NOW, datetime(2021, 6, 1, tzinfo=UTC)], ids=["after all", "mid-corpus"])
+@pytest.mark.parametrize(
+    ("collapse", "kept"),
+    [(None, None), (Collapse(days=1), Collapse(days=1)), (Collapse(days=1), Collapse()), (Collapse(0), None)],
+    ids=["each item", "stories kept", "stories of another window", "same second"],
+)
 def test_index_selection_equals_the_in_memory_selection(
-    generated: Path, now: datetime, bulk: bool, monkeypatch: pytest.MonkeyPatch
+    generated: Path,
+    now: datetime,
+    bulk: bool,
+    collapse: Collapse | None,
+    kept: Collapse | None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """With the stories the index keeps, or those of another window or moment, found anew."""
     monkeypatch.setattr(index_module, "BULK_THRESHOLD", 1 if bulk else 10**9)
     corpus = load_corpus(generated)
-    reference = Selection(corpus.items, now)
-    index = CorpusIndex(generated)
+    reference = Selection(corpus.items, now, collapse)
+    if collapse is not None and collapse.days:
+        assert reference.stories > 10 and reference.told > reference.stories  # something to collapse
+    index = CorpusIndex(generated, collapse=kept)
     try:
         index.refresh()
-        answer = index.selection(now)
+        answer = index.selection(now, collapse)
+        assert (answer.told, answer.stories) == (reference.told, reference.stories)
+        assert answer.stories_kept == (collapse is not None and kept == collapse)
         assert list(answer.topics) == list(reference.topics)
         assert answer.newest == reference.newest
         assert answer.next_change == reference.next_change

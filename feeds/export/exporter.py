@@ -88,7 +88,8 @@ class Exporter:
             raise FeedsError(f"cannot create {self.out}: {err.strerror or err}") from None
 
         def export() -> ExportReport:
-            publication = Publication.from_source(self.index.selection(now), self.settings)
+            selection = self.index.selection(now, self.settings.collapsing)
+            publication = Publication.from_source(selection, self.settings)
             with FolderTree(self.out) as tree:
                 self._export(publication, tree, report, progress=progress)
             return report

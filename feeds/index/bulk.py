@@ -70,7 +70,7 @@ def merge(db: sqlite3.Connection, folder: Path) -> None:
         for name in names:
             db.execute(
                 "INSERT INTO items SELECT path, id, published, published_at, heat, quality,"
-                " published AND path IN temp.winners, path IN temp.winners, digest, related, data"
+                " published AND path IN temp.winners, path IN temp.winners, digest, related, data, url"
                 f" FROM {name}.items"
             )
         db.execute("CREATE TEMP TABLE listed (path TEXT PRIMARY KEY)")
@@ -81,6 +81,7 @@ def merge(db: sqlite3.Connection, folder: Path) -> None:
                 f" quality FROM {name}.item_topics"
             )
             db.execute(f"INSERT INTO item_keys SELECT path, key FROM {name}.item_keys")
+            db.execute(f"INSERT INTO item_related SELECT path, key FROM {name}.item_related")
         db.execute("DROP TABLE temp.winners")
         db.execute("DROP TABLE temp.listed")
     finally:

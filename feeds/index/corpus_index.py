@@ -23,8 +23,9 @@ from ..corpus.files import Stamp, check_folder, is_item_name, scan, stamp_of, st
 from ..errors import FeedsError, ItemError, rejected_files
 from ..model import Item
 from ..select import Query
+from ..stories import Collapse
 from ..topics import TopicIndex
-from . import store, writer
+from . import grouping, store, writer
 from .location import default_index_path
 from .selection import IndexedSelection
 from .store import MEMORY, Transaction, WriteLock, connect, inode, is_corrupt
@@ -33,6 +34,7 @@ from .writer import Refresh
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+DEFAULT_COLLAPSE = Collapse()
 BULK_THRESHOLD = 1000
 """A first reading of at least this many files is built in a new file, in bulk."""
 RACY_NS = 2_000_000_000
@@ -43,11 +45,12 @@ the same: a second write within the file system's timestamp granularity leaves i
 def open_index(settings: Settings, *, workers: int | None = None) -> CorpusIndex:
     """The index that ``settings`` name for their corpus. Raises FeedsError (naming the
     index file and ``FEEDS_INDEX`` where that file is what cannot be used)."""
+    collapse = settings.collapsing
     if settings.index in ("memory", MEMORY):
-        return CorpusIndex(settings.corpus, MEMORY, workers=workers)
+        return CorpusIndex(settings.corpus, MEMORY, workers=workers, collapse=collapse)
     path = Path(settings.index) if settings.index else default_index_path(settings.corpus)
     try:
-        return CorpusIndex(settings.corpus, path, workers=workers)
+        return CorpusIndex(settings.corpus, path, workers=workers, collapse=collapse)
     except IndexUnusable as err:
         raise FeedsError(f"{err} (set FEEDS_INDEX to a file this user may write, or to memory)") from None
 
@@ -65,6 +68,10 @@ class Survey:
     published: int
     problems: tuple[ItemError, ...]
     topics: TopicIndex
+    told: int = 0
+    """Published items that are tellings of a story told more than once..."""
+    stories: int = 0
+    """... and how many stories they are: each shown as one item."""
 
     @property
     def rejected(self) -> int:
@@ -86,9 +93,12 @@ class CorpusIndex:
         *,
         workers: int | None = None,
         wall_ns: Callable[[], int] = time.time_ns,
+        collapse: Collapse | None = DEFAULT_COLLAPSE,
     ) -> None:
         check_folder(root)
         self.root = root
+        self.window = None if collapse is None else collapse.seconds
+        """The window of the stories told more than once that the index keeps."""
         self.key = str(root.resolve())
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
         self._wall_ns = wall_ns
@@ -168,7 +178,7 @@ class CorpusIndex:
         if schema == (store.SCHEMA_VERSION,) and root == (self.key,):
             return
         with Transaction(db):  # another version's index, or another folder's: start anew
-            for table in ("files", "items", "item_topics", "item_keys", "meta"):
+            for table in store.TABLE_NAMES:
                 db.execute(f"DROP TABLE IF EXISTS {table}")
             for statement in filter(str.strip, (store.TABLES + store.INDEXES).split(";")):
                 db.execute(statement)
@@ -269,13 +279,21 @@ class CorpusIndex:
         racy = {path for path in changed if on_disk[path][2] > racy_after}
         self._racy = racy if hint is None else (self._racy - on_disk.keys() - set(removed)) | racy
         if not changed and not removed:
+            if grouping.window_of(db) != self.window:  # kept for another window until now
+                with Transaction(db):
+                    grouping.regroup(db, self.window, None)
+                    db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
             return Refresh()
         first = hint is None and not known  # an empty index
         if first and len(changed) >= BULK_THRESHOLD:
             generation = self.generation + 1
             self._disconnect()
-            return writer.build(self.path, self.root, self.key, on_disk, self.workers, generation)
-        return writer.update(db, self.root, on_disk, changed, removed, self.workers, first=first)
+            return writer.build(
+                self.path, self.root, self.key, on_disk, self.workers, generation, self.window
+            )
+        return writer.update(
+            db, self.root, on_disk, changed, removed, self.workers, first=first, window=self.window
+        )
 
     def _stamps(self, prefix: str, *, exact: bool = False) -> dict[str, Stamp]:
         """The stamps the index holds of the file ``prefix`` (``exact``) or of the files
@@ -351,18 +369,21 @@ class CorpusIndex:
         )
         return [store.load(data, digest) for data, digest in rows]
 
-    def survey(self, now: datetime) -> Survey:
+    def survey(self, now: datetime, collapse: Collapse | None = None) -> Survey:
         """What ``feeds check`` and ``feeds topics`` say of the corpus as visible at ``now``."""
-        selection = self.selection(now)
+        selection = self.selection(now, collapse)
         stories = self.db.execute("SELECT count(DISTINCT id) FROM items").fetchone()[0]
         return Survey(
             files=self.file_count(),
             items=int(stories),
-            published=selection.count(Query()),
+            published=selection.count(Query()) + selection.told - selection.stories,
             problems=tuple(self.problems()),
             topics=selection.topics,
+            told=selection.told,
+            stories=selection.stories,
         )
 
-    def selection(self, now: datetime) -> IndexedSelection:
-        """The items visible at ``now``, answered from this thread's connection."""
-        return IndexedSelection(self, now)
+    def selection(self, now: datetime, collapse: Collapse | None = None) -> IndexedSelection:
+        """The items visible at ``now`` (each story told more than once collapsed, with
+        ``collapse``), answered from this thread's connection."""
+        return IndexedSelection(self, now, collapse)

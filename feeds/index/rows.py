@@ -53,6 +53,7 @@ class Row:
     topics: tuple[tuple[str, str], ...]
     """(key, name) of each topic, one per key."""
     keys: tuple[str, ...]
+    url: str
     data: bytes
 
     @classmethod
@@ -69,6 +70,7 @@ class Row:
             related=" ".join(",".join(keys_of(story)) for story in item.related),
             topics=tuple(names.items()),
             keys=keys_of(item),
+            url=item.url,
             data=data,
         )
 
@@ -86,10 +88,10 @@ def insert_files(
 def insert_rows(db: sqlite3.Connection, rows: list[tuple[str, Row]]) -> None:
     """The rows of the items, topics and keys tables of each file's item."""
     db.executemany(
-        "INSERT INTO items (path, id, published, published_at, heat, quality, digest, related, data)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO items (path, id, published, published_at, heat, quality, digest, related, data, url)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            (path, r.id, r.published, r.published_at, r.heat, r.quality, r.digest, r.related, r.data)
+            (path, r.id, r.published, r.published_at, r.heat, r.quality, r.digest, r.related, r.data, r.url)
             for path, r in rows
         ],
     )
@@ -104,6 +106,10 @@ def insert_rows(db: sqlite3.Connection, rows: list[tuple[str, Row]]) -> None:
     )
     db.executemany(
         "INSERT INTO item_keys (path, key) VALUES (?, ?)", [(path, key) for path, r in rows for key in r.keys]
+    )
+    db.executemany(
+        "INSERT INTO item_related (path, key) VALUES (?, ?)",
+        [(path, key) for path, r in rows for key in dict.fromkeys(r.related.replace(",", " ").split())],
     )
 
 

@@ -3,10 +3,12 @@ the index instead of from items in memory. The tests hold the two to the same an
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -14,8 +16,11 @@ from typing import TYPE_CHECKING, Any
 from .. import records
 from ..model import UNSCORED, Item
 from ..select import Order, Query, keys_of, names_hidden
+from ..stories import Collapse, story
 from ..topics import TopicIndex, topic_key
+from . import grouping
 from .store import batches, load
+from .tellings import StoryRow, Told, find_stories, kept_selection
 
 if TYPE_CHECKING:
     from . import CorpusIndex
@@ -23,22 +28,86 @@ if TYPE_CHECKING:
 
 class IndexedSelection:
     """The items of an index visible at ``now``: :class:`feeds.select.Selection`'s
-    interface, answered by queries."""
+    interface, answered by queries.
 
-    def __init__(self, index: CorpusIndex, now: datetime) -> None:
+    A feed is read from one committed version of the index, whatever a refresh does
+    meanwhile: with the stories told more than once of that version, found anew when the
+    version is not the one they were found in.
+    """
+
+    def __init__(self, index: CorpusIndex, now: datetime, collapse: Collapse | None = None) -> None:
         self._index = index
         self.now = now
         self._at = records.seconds(now)
+        self._collapse = collapse
         self._answers: dict[Query, list[Item]] = {}
         self._answers_lock = threading.Lock()
         self._fingerprints: dict[Query, str] = {}
-        db = index.db
+        self._counts: dict[Query, int] = {}
+        self._kept_told: tuple[str | None, Told] | None = None
+        self._told_in: tuple[str | None, Told | None, str] = (None, Told(), "[]")
+        with self._version() as db:
+            self._init(db)
+
+    @contextlib.contextmanager
+    def _version(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection, reading one version of the index until the block ends."""
+        db = self._index.db
+        if db.in_transaction:
+            yield db
+            return
+        db.execute("BEGIN")
+        try:
+            yield db
+        finally:
+            db.execute("COMMIT")
+
+    def _stories(self, db: sqlite3.Connection) -> tuple[Told | None, str]:
+        """The stories told more than once in the version ``db`` reads (in a transaction)
+        and how the selection leaves their tellings out: ``None`` and :data:`KEPT` where the
+        index keeps them (see :mod:`.grouping`), else as found now, with their tellings' paths
+        as JSON."""
+        if self._collapse is None:
+            return self._told_in[1:]
+        row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        generation = row[0] if row else None
+        held = self._told_in
+        if held[0] != generation or held[0] is None:
+            kept = (
+                grouping.window_of(db) == self._collapse.seconds
+                and not db.execute("SELECT 1 FROM stories WHERE late > ? LIMIT 1", (self._at,)).fetchone()
+            )
+            if kept:
+                held = self._told_in = (generation, None, KEPT)
+            else:
+                told = find_stories(db, self._at, self._collapse)
+                held = self._told_in = (generation, told, told.paths_json)
+        return held[1:]
+
+    def _init(self, db: sqlite3.Connection) -> None:
+        told, _ = self._stories(db)
         counts: Counter[str] = Counter()
         for name, count in db.execute(
             "SELECT name, count(*) FROM item_topics WHERE listed = 1 AND published_at <= ? GROUP BY name",
             (self._at,),
         ):
             counts[name] = count
+        if told is None:  # every kept story is visible, and so is each of its tellings
+            self.told = int(db.execute("SELECT count(*) FROM item_story").fetchone()[0])
+            self.stories = int(db.execute("SELECT count(*) FROM stories").fetchone()[0])
+            counts.subtract(
+                dict(
+                    db.execute(
+                        "SELECT name, count(*) FROM item_topics WHERE listed = 1"
+                        " AND path IN (SELECT member FROM item_story) GROUP BY name"
+                    )
+                )
+            )
+            counts.update(dict(db.execute("SELECT name, count(*) FROM story_topics GROUP BY name")))
+        else:
+            self.told, self.stories = told.counts()
+            counts.subtract(told.told_names)
+            counts.update(told.story_names)
         self.topics = TopicIndex.from_counts(counts)
         newest, later = db.execute(
             "SELECT (SELECT max(published_at) FROM items WHERE listed = 1 AND published_at <= ?),"
@@ -52,14 +121,24 @@ class IndexedSelection:
     def newest(self) -> datetime | None:
         return self._newest
 
-    def _where(self, query: Query) -> tuple[str, str, list[Any]]:
-        """The table (aliased ``t``) and condition of ``query``."""
+    @property
+    def stories_kept(self) -> bool:
+        """Whether the stories told more than once are those the index keeps (else they
+        were found for this moment and window)."""
+        return self._told_in[2] == KEPT
+
+    def _where(
+        self, query: Query, tellings: str = "[]", tables: tuple[str, str] = ("items", "item_topics")
+    ) -> tuple[str, str, list[Any]]:
+        """The table (aliased ``t``) and condition of ``query``, but for ``tellings`` (a
+        JSON list of paths, or :data:`KEPT`), which are answered as the stories they tell.
+        ``tables`` are those of items (or of kept stories), and of their topics."""
         args: list[Any] = []
         if query.topic is not None:
-            table, where = "item_topics AS t", "t.key = ? AND t.listed = 1"
+            table, where = f"{tables[1]} AS t", "t.key = ? AND t.listed = 1"
             args.append(topic_key(query.topic))
         else:
-            table, where = "items AS t", "t.listed = 1"
+            table, where = f"{tables[0]} AS t", "t.listed = 1"
         where += " AND t.published_at <= ?"
         args.append(self._at)
         if query.min_heat is not None:
@@ -68,28 +147,104 @@ class IndexedSelection:
         if query.min_quality is not None:
             where += " AND t.quality IS NOT NULL AND t.quality >= ?"
             args.append(query.min_quality)
+        if tellings == KEPT:
+            where += " AND t.path NOT IN (SELECT member FROM item_story)"
+        elif tellings != "[]":
+            where += " AND t.path NOT IN (SELECT value FROM json_each(?))"
+            args.append(tellings)
         return table, where, args
 
-    def _select(self, columns: str, query: Query) -> list[tuple[Any, ...]]:
-        """``columns`` of the items (aliased ``i``) that ``query`` selects, in its order. One
-        statement, so one committed version of the index, whatever a refresh does meanwhile."""
-        table, where, args = self._where(query)
-        order = "t.published_at DESC, t.id"
-        if query.order is Order.HOT:
-            order = "t.heat DESC, " + order
-        limit = ""
-        if query.limit is not None:
-            limit = " LIMIT ?"
-            args.append(query.limit)
+    def _select(
+        self, db: sqlite3.Connection, columns: str, query: Query, tellings: str
+    ) -> list[tuple[Any, ...]]:
+        """The date, id and heat, then ``columns``, of the items (aliased ``i``) that
+        ``query`` selects but for ``tellings``, in its order."""
+        table, where, args = self._where(query, tellings)
         sql = (
-            f"SELECT {columns} FROM {table} JOIN items AS i ON i.path = t.path"
-            f" WHERE {where} ORDER BY {order}{limit}"
+            f"SELECT t.published_at, t.id, t.heat, {columns} FROM {table} JOIN items AS i ON i.path = t.path"
+            f" WHERE {where}{_order_by(query, args)}"
         )
-        return self._index.db.execute(sql, args).fetchall()
+        return db.execute(sql, args).fetchall()
+
+    def _kept_counts(self, db: sqlite3.Connection) -> Told:
+        """What the stories the index keeps, and their tellings, are selected by: read once
+        a version, for the counts of every feed."""
+        held = self._kept_told
+        if held is None or held[0] != self._told_in[0]:
+            held = self._kept_told = (self._told_in[0], kept_selection(db))
+        return held[1]
+
+    def _kept(self, db: sqlite3.Connection, query: Query) -> list[StoryRow]:
+        """The stories the index keeps that ``query`` selects, in its order, at most its limit."""
+        table, where, args = self._where(query, tables=("stories", "story_topics"))
+        rows = db.execute(
+            f"SELECT t.path, t.published_at, t.id, t.heat FROM {table} WHERE {where}{_order_by(query, args)}",
+            args,
+        ).fetchall()
+        tellings: dict[str, list[str]] = {}
+        for marks, batch in batches([row[0] for row in rows]):
+            for member, path in db.execute(
+                f"SELECT member, path FROM item_story WHERE path IN ({marks}) ORDER BY member", batch
+            ):
+                tellings.setdefault(path, []).append(member)
+        return [
+            StoryRow(heat, None, frozenset(), tuple(tellings.get(path, ())), story, at)
+            for path, at, story, heat in rows
+        ]
+
+    def _entries(self, columns: str, query: Query) -> list[list[tuple[Any, ...]]]:
+        """``columns`` of each item of the feed ``query`` asks for, in its order: one row for
+        an item, the rows of its tellings (the earliest first) for a story told more than once."""
+        with self._version() as db:
+            told, tellings = self._stories(db)
+            rows = self._select(db, columns, query, tellings)
+            stories = self._kept(db, query) if told is None else told.matching(query)
+            if not stories:
+                return [[row[3:]] for row in rows]
+            return self._merge(db, columns, query, rows, stories)
+
+    def _merge(
+        self,
+        db: sqlite3.Connection,
+        columns: str,
+        query: Query,
+        rows: list[tuple[Any, ...]],
+        stories: list[StoryRow],
+    ) -> list[list[tuple[Any, ...]]]:
+        """The items of ``rows`` and the stories, in the order of ``query``, at most its limit."""
+        key = _order_key(query.order)
+        merged = sorted(
+            [(key(row[0], row[1], row[2]), 0, number) for number, row in enumerate(rows)]
+            + [(key(s.published_at, s.id, s.heat), 1, number) for number, s in enumerate(stories)]
+        )[: query.limit]
+        members = self._members(
+            db, columns, [path for _, kind, n in merged if kind for path in stories[n].paths]
+        )
+        return [
+            [rows[n][3:]] if not kind else [members[path] for path in stories[n].paths if path in members]
+            for _, kind, n in merged
+        ]
+
+    def _members(self, db: sqlite3.Connection, columns: str, paths: list[str]) -> dict[str, tuple[Any, ...]]:
+        found: dict[str, tuple[Any, ...]] = {}
+        for marks, batch in batches(paths):
+            for row in db.execute(
+                f"SELECT i.path, {columns} FROM items AS i WHERE i.path IN ({marks})", batch
+            ):
+                found[row[0]] = row[1:]
+        return found
 
     def count(self, query: Query) -> int:
-        table, where, args = self._where(query)
-        return int(self._index.db.execute(f"SELECT count(*) FROM {table} WHERE {where}", args).fetchone()[0])
+        query = replace(query, limit=None, order=Order.LATEST)
+        held = self._counts.get(query)  # the index page and the OPML file both count each feed
+        if held is None:
+            # Every telling counted as an item (by the index alone), then as the story it tells.
+            with self._version() as db:
+                told, _ = self._stories(db)
+                table, where, args = self._where(query)
+                found = int(db.execute(f"SELECT count(*) FROM {table} WHERE {where}", args).fetchone()[0])
+                held = self._counts[query] = found + (told or self._kept_counts(db)).count_change(query)
+        return held
 
     def query(self, query: Query) -> list[Item]:
         # A feed asks the same query once per format: answer it once.
@@ -103,14 +258,23 @@ class IndexedSelection:
         return list(held)
 
     def _query(self, query: Query) -> list[Item]:
-        items = [load(data, digest) for data, digest in self._select("i.data, i.digest", query)]
-        hidden = self._hidden({key for item in items for story in item.related for key in keys_of(story)})
-        return [
-            replace(item, related=tuple(s for s in item.related if not names_hidden(s, hidden)))
-            if any(names_hidden(s, hidden) for s in item.related)
-            else item
-            for item in items
+        entries = [
+            [load(data, digest) for data, digest in rows] for rows in self._entries("i.data, i.digest", query)
         ]
+        hidden = self._hidden(
+            {key for items in entries for item in items for story in item.related for key in keys_of(story)}
+        )
+        shown = []
+        for items in entries:
+            items = [
+                replace(item, related=tuple(s for s in item.related if not names_hidden(s, hidden)))
+                if any(names_hidden(s, hidden) for s in item.related)
+                else item
+                for item in items
+            ]
+            if items:
+                shown.append(items[0] if len(items) == 1 else story(items))
+        return shown
 
     def fingerprint(self, query: Query) -> str:
         held = self._fingerprints.get(query)  # asked once per format of a feed
@@ -119,15 +283,19 @@ class IndexedSelection:
         return held
 
     def _fingerprint(self, query: Query) -> str:
-        rows = [
-            (digest, [keys.split(",") for keys in related.split()])
-            for digest, related in self._select("i.digest, i.related", query)
+        entries = [
+            [(digest, [keys.split(",") for keys in related.split()]) for digest, related in rows]
+            for rows in self._entries("i.digest, i.related", query)
         ]
-        hidden = self._hidden({key for _, stories in rows for keys in stories for key in keys})
+        hidden = self._hidden(
+            {key for rows in entries for _, stories in rows for keys in stories for key in keys}
+        )
         digest = hashlib.blake2b(digest_size=16)
-        for item_digest, stories in rows:
-            gone = " ".join(keys[0] for keys in stories if any(key in hidden for key in keys))
-            digest.update(f"{item_digest} {gone}\n".encode())
+        for rows in entries:
+            for item_digest, stories in rows:
+                gone = " ".join(keys[0] for keys in stories if any(key in hidden for key in keys))
+                digest.update(f"{item_digest} {gone};".encode())
+            digest.update(b"\n")
         return digest.hexdigest()
 
     def _hidden(self, keys: Iterable[str]) -> set[str]:
@@ -145,3 +313,25 @@ class IndexedSelection:
                 )
             )
         return hidden
+
+
+KEPT = "kept"
+"""Tellings left out of the items selected because the index keeps their stories."""
+
+
+def _order_by(query: Query, args: list[Any]) -> str:
+    """The ``ORDER BY`` (and ``LIMIT``, its value added to ``args``) of ``query``."""
+    order = "t.published_at DESC, t.id"
+    if query.order is Order.HOT:
+        order = "t.heat DESC, " + order
+    if query.limit is None:
+        return f" ORDER BY {order}"
+    args.append(query.limit)
+    return f" ORDER BY {order} LIMIT ?"
+
+
+def _order_key(order: Order) -> Callable[[int, str, int], tuple[Any, ...]]:
+    """The order of the index's ``ORDER BY`` for a row's date, id and heat."""
+    if order is Order.HOT:
+        return lambda at, story, heat: (-heat, -at, story)
+    return lambda at, story, heat: (-at, story)

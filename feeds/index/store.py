@@ -13,7 +13,7 @@ from pathlib import Path
 from .. import records
 from ..model import Item
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 MEMORY = ":memory:"
 CHUNK = 500
 """Rows per statement and files per batch read."""
@@ -27,14 +27,32 @@ CREATE TABLE IF NOT EXISTS items (
     path TEXT PRIMARY KEY, id TEXT NOT NULL, published INTEGER NOT NULL,
     published_at INTEGER NOT NULL, heat INTEGER NOT NULL, quality INTEGER,
     listed INTEGER NOT NULL DEFAULT 0, winner INTEGER NOT NULL DEFAULT 0,
-    digest TEXT NOT NULL, related TEXT NOT NULL, data BLOB NOT NULL
+    digest TEXT NOT NULL, related TEXT NOT NULL, data BLOB NOT NULL, url TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS item_keys (path TEXT NOT NULL, key TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS item_related (path TEXT NOT NULL, key TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS item_links (path TEXT NOT NULL, other TEXT NOT NULL, gap INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS item_story (
+    member TEXT PRIMARY KEY, path TEXT NOT NULL, heat INTEGER NOT NULL, quality INTEGER, topics TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS stories (
+    path TEXT PRIMARY KEY, id TEXT NOT NULL, listed INTEGER NOT NULL DEFAULT 1,
+    published_at INTEGER NOT NULL, heat INTEGER NOT NULL, quality INTEGER, late INTEGER NOT NULL,
+    topics TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS story_topics (
+    path TEXT NOT NULL, key TEXT NOT NULL, name TEXT NOT NULL, listed INTEGER NOT NULL DEFAULT 1,
+    published_at INTEGER NOT NULL, id TEXT NOT NULL, heat INTEGER NOT NULL, quality INTEGER
+);
 CREATE TABLE IF NOT EXISTS item_topics (
     path TEXT NOT NULL, key TEXT NOT NULL, name TEXT NOT NULL, listed INTEGER NOT NULL DEFAULT 0,
     published_at INTEGER NOT NULL, id TEXT NOT NULL, heat INTEGER NOT NULL, quality INTEGER
 );
 """
+TABLE_NAMES = (
+    "files", "items", "item_topics", "item_keys", "item_related", "item_links",
+    "item_story", "stories", "story_topics", "meta",
+)  # fmt: skip
 INDEXES = "".join(
     f"CREATE INDEX IF NOT EXISTS {name} ON {columns};\n"
     for name, columns in (
@@ -47,6 +65,20 @@ INDEXES = "".join(
         ("topics_hot", "item_topics (key, listed, heat, published_at)"),
         ("keys_by_key", "item_keys (key)"),
         ("keys_by_path", "item_keys (path)"),
+        ("related_by_key", "item_related (key)"),
+        ("related_by_path", "item_related (path)"),
+        # Tellings of one story: the links within a window, without reading the others.
+        ("links_by_gap", "item_links (gap, path, other)"),
+        ("links_by_path", "item_links (path)"),
+        ("links_by_other", "item_links (other)"),
+        # The stories of the index's window (see grouping.py), selected as items are.
+        ("story_members", "item_story (path)"),
+        ("stories_latest", "stories (listed, published_at DESC, id)"),
+        ("stories_hot", "stories (listed, heat, published_at)"),
+        ("stories_late", "stories (late)"),
+        ("story_topics_latest", "story_topics (key, listed, published_at DESC, id)"),
+        ("story_topics_hot", "story_topics (key, listed, heat, published_at)"),
+        ("story_topics_by_path", "story_topics (path)"),
     )
 )
 _CORRUPT = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})

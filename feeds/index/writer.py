@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..corpus.files import Stamp
 from ..errors import ItemError
-from . import bulk, store
+from . import bulk, grouping, links, store
 from .rows import Problem, Read, insert_files, insert_rows, read_files
 from .store import INDEXES, TABLES, Transaction, batches
 
@@ -46,9 +46,11 @@ def update(
     workers: int,
     *,
     first: bool = False,
+    window: int | None = None,
 ) -> Refresh:
     """Read ``changed`` files again and forget ``removed`` ones, in one transaction; a
-    ``first`` reading (of an empty index) elects every story at once."""
+    ``first`` reading (of an empty index) elects every story at once. The stories told
+    more than once within ``window`` seconds are kept (see :mod:`.grouping`)."""
     problems: list[ItemError] = []
     different = bool(removed)
     with Transaction(db):
@@ -64,13 +66,21 @@ def update(
                 stored = (None if row is None else row.digest, json.dumps(found) if found else None)
                 different = different or old.get(path) != stored
         elect(db, None if first else stories)
+        links.relink(db, None if first else changed + removed)
+        grouping.regroup(db, window, None if first else changed + removed + _paths_of(db, stories))
         if different:
             db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
     return Refresh(len(changed), len(removed), different, tuple(problems), frozenset(stories))
 
 
 def build(
-    path: Path, root: Path, key: str, on_disk: dict[str, Stamp], workers: int, generation: int
+    path: Path,
+    root: Path,
+    key: str,
+    on_disk: dict[str, Stamp],
+    workers: int,
+    generation: int,
+    window: int | None = None,
 ) -> Refresh:
     """Write a new index of every file of ``on_disk`` to a file beside ``path``, then put it
     in place of ``path`` (whose connections the caller has closed). ``key`` is the folder
@@ -95,6 +105,8 @@ def build(
         insert_files(db, summaries, on_disk)
         for statement in filter(str.strip, INDEXES.split(";")):  # after the rows: one sort each
             db.execute(statement)
+        links.relink(db, None)
+        grouping.regroup(db, window, None)
         db.executemany(
             "INSERT INTO meta VALUES (?, ?)",
             [("schema", store.SCHEMA_VERSION), ("root", key), ("generation", str(generation))],
@@ -153,9 +165,17 @@ def _stories_of(db: sqlite3.Connection, paths: list[str]) -> set[str]:
     return stories
 
 
+def _paths_of(db: sqlite3.Connection, stories: set[str]) -> list[str]:
+    """The files of the items of these ids: the election may have changed which is listed."""
+    paths: list[str] = []
+    for marks, batch in batches(sorted(stories)):
+        paths += [row[0] for row in db.execute(f"SELECT path FROM items WHERE id IN ({marks})", batch)]
+    return paths
+
+
 def _delete(db: sqlite3.Connection, paths: list[str]) -> None:
     for marks, batch in batches(paths):
-        for table in ("files", "items", "item_topics", "item_keys"):
+        for table in ("files", "items", "item_topics", "item_keys", "item_related"):
             db.execute(f"DELETE FROM {table} WHERE path IN ({marks})", batch)
 
 

@@ -117,7 +117,8 @@ class Hub:
             due = held.selection.next_change
             if due is None or due > now:
                 return
-        publication = Publication.from_source(self.index.selection(now), self.settings)
+        selection = self.index.selection(now, self.settings.collapsing)
+        publication = Publication.from_source(selection, self.settings)
         self._generation = generation
         changed = self._compare(publication, now.timestamp())
         self._publication = publication

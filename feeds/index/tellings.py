@@ -1,0 +1,212 @@
+"""The stories of an index told more than once, as :func:`feeds.stories.collapse_items`
+groups them: found from the links within the window between items visible at one moment,
+with what queries select them by, so that only the tellings of such stories are read."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..model import UNSCORED
+from ..select import Order, Query
+from ..stories import Collapse, Groups
+from ..topics import topic_key
+from .store import batches
+
+
+@dataclass(frozen=True, slots=True)
+class Selected:
+    """What a query selects an item by: its heat, quality and topic keys."""
+
+    heat: int
+    quality: int | None
+    topics: frozenset[str]
+
+    def matches(self, query: Query) -> bool:
+        """Whether ``query`` selects it, its topic aside (see :meth:`Told.of_topic`)."""
+        if query.min_heat is not None and (self.heat == UNSCORED or self.heat < query.min_heat):
+            return False
+        return query.min_quality is None or (self.quality is not None and self.quality >= query.min_quality)
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRow(Selected):
+    """A story of several tellings: their paths (the earliest first), and the id, date,
+    heat, quality and topic keys of the item it is shown as."""
+
+    paths: tuple[str, ...] = ()
+    id: str = ""
+    published_at: int = 0
+
+    def order_key(self, order: Order) -> tuple[int, int, str] | tuple[int, str]:
+        if order is Order.HOT:
+            return (-self.heat, -self.published_at, self.id)
+        return (-self.published_at, self.id)
+
+
+class Told:
+    """Every story told more than once, and what they change about the topics' counts.
+
+    ``tellings`` is what each telling is selected by, as an item of its own;
+    ``told_names`` each telling's topic names, as the index counts them; ``story_names``
+    each story's, as its item shows them.
+    """
+
+    def __init__(
+        self,
+        stories: Sequence[StoryRow] = (),
+        tellings: Sequence[Selected] = (),
+        told_names: Counter[str] | None = None,
+        story_names: Counter[str] | None = None,
+    ) -> None:
+        self.stories = sorted(stories, key=lambda story: story.order_key(Order.LATEST))
+        self.tellings = list(tellings)
+        self.told_names = told_names or Counter()
+        self.story_names = story_names or Counter()
+        self.paths_json = json.dumps([path for story in self.stories for path in story.paths])
+        self._stories_by_topic: dict[str, list[StoryRow]] = {}
+        self._tellings_by_topic: dict[str, list[Selected]] = {}
+        for story in self.stories:
+            for key in story.topics:
+                self._stories_by_topic.setdefault(key, []).append(story)
+        for telling in self.tellings:
+            for key in telling.topics:
+                self._tellings_by_topic.setdefault(key, []).append(telling)
+
+    def of_topic(self, query: Query) -> tuple[list[StoryRow], list[Selected]]:
+        """The stories and the tellings in the topic of ``query`` (every one, for none)."""
+        if query.topic is None:
+            return self.stories, self.tellings
+        key = topic_key(query.topic)
+        return self._stories_by_topic.get(key, []), self._tellings_by_topic.get(key, [])
+
+    def counts(self) -> tuple[int, int]:
+        """How many tellings, and how many stories they are."""
+        return sum(len(story.paths) for story in self.stories), len(self.stories)
+
+    def matching(self, query: Query) -> list[StoryRow]:
+        """The stories ``query`` selects, in its order, at most its limit."""
+        found = [story for story in self.of_topic(query)[0] if story.matches(query)]
+        if query.order is not Order.LATEST:
+            found.sort(key=lambda story: story.order_key(query.order))
+        return found[: query.limit]
+
+    def count_change(self, query: Query) -> int:
+        """How many more items ``query`` selects with the tellings told as stories (than
+        with each telling an item of its own): fewer, as a rule."""
+        stories, tellings = self.of_topic(query)
+        shown = sum(1 for story in stories if story.matches(query))
+        return shown - sum(1 for telling in tellings if telling.matches(query))
+
+
+@dataclass(frozen=True, slots=True)
+class Described:
+    """A story of several tellings as its item shows it: ``topics`` by key (its names as
+    spelled), ``late`` its newest telling's date, and each telling as an item of its own."""
+
+    story: StoryRow
+    topics: dict[str, str]
+    late: int
+    tellings: list[tuple[Selected, list[str]]]
+
+
+def linked(db: sqlite3.Connection, window: int, at: int | None = None) -> list[list[str]]:
+    """The groups of listed items (visible at ``at``, if given) linked within ``window``
+    seconds: each a story of several tellings."""
+    groups: Groups[str] = Groups()
+    visible = "" if at is None else " AND a.published_at <= ? AND b.published_at <= ?"
+    # CROSS JOIN keeps this order: the links within the window first (few), then their items.
+    for one, other in db.execute(
+        "SELECT l.path, l.other FROM item_links AS l"
+        " CROSS JOIN items AS a ON a.path = l.path CROSS JOIN items AS b ON b.path = l.other"
+        f" WHERE l.gap <= ? AND a.listed = 1 AND b.listed = 1{visible}",
+        (window,) if at is None else (window, at, at),
+    ):
+        groups.link(one, other)
+    return groups.groups()
+
+
+def describe(db: sqlite3.Connection, groups: list[list[str]]) -> list[Described]:
+    """Each group of tellings as the story its item shows (see :func:`feeds.stories.story`)."""
+    paths = sorted(path for group in groups for path in group)
+    columns: dict[str, tuple[str, str, int, int, int | None]] = {}
+    names: dict[str, list[tuple[str, str]]] = {path: [] for path in paths}
+    for marks, batch in batches(paths):
+        for path, *row in db.execute(
+            f"SELECT path, id, url, published_at, heat, quality FROM items WHERE path IN ({marks})", batch
+        ):
+            columns[path] = tuple(row)
+        for path, key, name in db.execute(
+            f"SELECT path, key, name FROM item_topics WHERE path IN ({marks}) ORDER BY rowid", batch
+        ):
+            names[path].append((key, name))
+    described = []
+    for group in groups:
+        members = sorted(group, key=lambda path: (columns[path][2], columns[path][1]))  # the earliest first
+        hottest = min(members, key=lambda path: _hottest(columns[path]))
+        topics: dict[str, str] = {}
+        for path in (hottest, *(path for path in members if path != hottest)):
+            for key, name in names[path]:
+                topics.setdefault(key, name)
+        qualities = [quality for path in members if (quality := columns[path][4]) is not None]
+        lead = columns[members[0]]
+        story = StoryRow(
+            heat=max(columns[path][3] for path in members),
+            quality=max(qualities) if qualities else None,
+            topics=frozenset(topics),
+            paths=tuple(members),
+            id=lead[0],
+            published_at=lead[2],
+        )
+        tellings = [
+            (
+                Selected(columns[p][3], columns[p][4], frozenset(key for key, _ in names[p])),
+                [n for _, n in names[p]],
+            )
+            for p in members
+        ]
+        described.append(Described(story, topics, max(columns[path][2] for path in members), tellings))
+    return described
+
+
+def find_stories(db: sqlite3.Connection, at: int, collapse: Collapse) -> Told:
+    """The stories told more than once by the items visible at ``at`` (seconds)."""
+    found = describe(db, linked(db, collapse.seconds, at))
+    told_names: Counter[str] = Counter()
+    story_names: Counter[str] = Counter()
+    for each in found:
+        story_names.update(each.topics.values())
+        for _, spelled in each.tellings:
+            told_names.update(spelled)
+    tellings = [telling for each in found for telling, _ in each.tellings]
+    return Told([each.story for each in found], tellings, told_names, story_names)
+
+
+TOPICS_APART = "\x1f"
+"""What the topic keys of a story or a telling are joined by, where the index keeps them."""
+
+
+def keys(selected: Selected) -> str:
+    return TOPICS_APART.join(sorted(selected.topics))
+
+
+def kept_selection(db: sqlite3.Connection) -> Told:
+    """What the stories the index keeps (see :mod:`.grouping`) and their tellings are
+    selected by, for :meth:`Told.count_change`."""
+
+    def selected(table: str) -> list[Selected]:
+        return [
+            Selected(heat, quality, frozenset(topics.split(TOPICS_APART)) if topics else frozenset())
+            for heat, quality, topics in db.execute(f"SELECT heat, quality, topics FROM {table}")
+        ]
+
+    return Told([StoryRow(s.heat, s.quality, s.topics) for s in selected("stories")], selected("item_story"))
+
+
+def _hottest(row: tuple[str, str, int, int, int | None]) -> tuple[bool, int, bool, int, int, str]:
+    """:func:`feeds.stories.hottest_key`, of a row's columns."""
+    _, url, at, heat, quality = row
+    return (heat == UNSCORED, -heat, quality is None, -(quality or 0), -at, url)
