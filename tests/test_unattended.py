@@ -548,6 +548,7 @@ def test_check_json_is_one_report_with_fields_and_totals(write_corpus: CorpusWri
     ]
     assert report["totals"] == {
         "files": 3, "items": 1, "published": 1, "rejected": 2, "errors": 3, "warnings": 0, "topics": 1,
+        "told": 0, "stories": 0,
     }  # fmt: skip
 
 

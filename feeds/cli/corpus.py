@@ -48,8 +48,16 @@ def check(corpus: Path | None, as_json: bool, **options: Any) -> None:
             f"{survey.files} files, {survey.items} items, {survey.published} published, "
             f"{survey.rejected} rejected, {len(survey.topics)} topics"
         )
+        if survey.told:
+            click.echo(_stories_line(survey))
     if survey.rejected:
         raise SystemExit(1)
+
+
+def _stories_line(survey: Survey) -> str:
+    """How many published items were collapsed into how many stories."""
+    stories = "1 story" if survey.stories == 1 else f"{survey.stories} stories"
+    return f"{survey.told} published items are {stories} told more than once, each shown as one item"
 
 
 def _report(root: Path, survey: Survey, notes: list[str]) -> dict[str, Any]:
@@ -71,6 +79,8 @@ def _report(root: Path, survey: Survey, notes: list[str]) -> dict[str, Any]:
             "errors": sum(1 for problem in survey.problems if not problem.warning),
             "warnings": sum(1 for problem in survey.problems if problem.warning),
             "topics": len(survey.topics),
+            "told": survey.told,
+            "stories": survey.stories,
         },
     }
 
@@ -101,6 +111,8 @@ def topics(corpus: Path | None, **options: Any) -> None:
     click.echo(f"{'SLUG':<{width}}  {'ITEMS':>5}  NAME")
     for topic in index:
         click.echo(f"{topic.slug:<{width}}  {topic.count:>5}  {topic.name}")
+    if survey.told:
+        click.echo(_stories_line(survey))
 
 
 def _survey(corpus: Path | None, **options: Any) -> tuple[Path, Survey]:
@@ -113,6 +125,6 @@ def _survey(corpus: Path | None, **options: Any) -> tuple[Path, Survey]:
     index = open_index(settings)
     try:
         index.refresh()
-        return settings.corpus, index.recovering(lambda: index.survey(utc_now()))
+        return settings.corpus, index.recovering(lambda: index.survey(utc_now(), settings.collapsing))
     finally:
         index.close()
