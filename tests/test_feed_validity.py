@@ -404,8 +404,9 @@ def check_read_back(fmt: Format, body: bytes, items: Sequence[Item]) -> None:
         assert entry.link == as_uri(item.url)
         if fmt is Format.RSS:
             assert not entry.guidislink, "guid taken for a permalink"
-        stamp = entry.published_parsed if fmt is Format.RSS else entry.updated_parsed
-        assert tuple(stamp[:6]) == item.published_at.timetuple()[:6]
+        assert tuple(entry.published_parsed[:6]) == item.published_at.timetuple()[:6]
+        if fmt is Format.ATOM:  # a story told more than once is updated by its newest telling
+            assert tuple(entry.updated_parsed[:6]) == item.updated_at.timetuple()[:6]
 
 
 def check_document(
@@ -554,6 +555,33 @@ def _rich_corpus(write_corpus: CorpusWriter) -> Path:
 def test_rich_corpus_is_valid(write_corpus: CorpusWriter) -> None:
     pub = publication(_rich_corpus(write_corpus))
     assert len(pub.selection.items) == 5
+    assert check_publication(pub) == 3 * len(list(pub.catalogue))
+
+
+def test_a_story_told_three_times_is_valid(write_corpus: CorpusWriter) -> None:
+    """Its other tellings in the content of every format, markup and all, and no link twice."""
+    two = {"title": "Two <b>tellings</b> & more", "webUrl": "https://news.example/2"}
+    files = {
+        "hot.md": item_text(
+            minimal_item(1),
+            title=HARD_TEXT,
+            heat=90,
+            provider={"name": "One & Co", "domain": "news.example"},
+            related=[two, {"title": "Elsewhere & <i>after</i>", "webUrl": "https://other.example/?a=1&b=2"}],
+            body="Some *text* & [a link](https://x.example/?a=1&b=2).",
+        ),
+        "two.txt": item_text(minimal_item(2), title=two["title"], provider={"name": "Two <Co>"}),
+        "three.txt": item_text(
+            minimal_item(3),
+            excerpt=None,
+            provider=None,
+            related=[{"title": "One", "webUrl": "https://news.example/1"}],
+        ),
+    }
+    pub = publication(write_corpus(files))
+    [story] = pub.selection.items
+    assert [other.url for other in story.coverage] == ["https://news.example/2", "https://news.example/3"]
+    assert [other.url for other in story.related] == ["https://other.example/?a=1&b=2"]
     assert check_publication(pub) == 3 * len(list(pub.catalogue))
 
 

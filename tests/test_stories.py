@@ -415,6 +415,7 @@ def test_the_index_relinks_tellings_as_files_change(write_corpus: CorpusWriter) 
     rng = random.Random(5)
     names = sorted(files)
     index = CorpusIndex(root)
+    before: dict[Query, tuple[str, list[Item]]] = {}
     try:
         index.refresh()
         for round_number in range(12):
@@ -439,6 +440,11 @@ def test_the_index_relinks_tellings_as_files_change(write_corpus: CorpusWriter) 
             for query in [*queries(reference), Query(order=Order.HOT)]:
                 assert answer.query(query) == reference.query(query), (round_number, query)
                 assert answer.count(query) == reference.count(query), (round_number, query)
+                # A feed's fingerprint changes with its items, and only with them.
+                now = (answer.fingerprint(query), answer.query(query))
+                if query in before:
+                    assert (now[0] == before[query][0]) == (now[1] == before[query][1]), (round_number, query)
+                before[query] = now
     finally:
         index.close()
 

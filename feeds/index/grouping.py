@@ -98,8 +98,8 @@ def _tellings_of(db: sqlite3.Connection, stories: Iterable[str]) -> set[str]:
 def _keep(db: sqlite3.Connection, groups: list[list[str]]) -> None:
     described = describe(db, groups)
     db.executemany(
-        "INSERT INTO stories (path, id, published_at, heat, quality, late, topics)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO stories (path, id, published_at, heat, quality, late, topics, digest, related)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 d.story.paths[0],
@@ -109,6 +109,8 @@ def _keep(db: sqlite3.Connection, groups: list[list[str]]) -> None:
                 d.story.quality,
                 d.late,
                 keys(d.story),
+                d.digest,
+                d.related,
             )
             for d in described
         ],

@@ -174,13 +174,22 @@ class IndexedSelection:
             held = self._kept_told = (self._told_in[0], kept_selection(db))
         return held[1]
 
-    def _kept(self, db: sqlite3.Connection, query: Query) -> list[StoryRow]:
-        """The stories the index keeps that ``query`` selects, in its order, at most its limit."""
+    def _kept(
+        self, db: sqlite3.Connection, query: Query, summary: str | None = None
+    ) -> tuple[list[StoryRow], list[tuple[Any, ...]]]:
+        """The stories the index keeps that ``query`` selects, in its order, at most its limit;
+        with ``summary``, those columns of each (of ``stories``, aliased ``s``) instead of
+        their tellings."""
         table, where, args = self._where(query, tables=("stories", "story_topics"))
+        extra = f", {summary}" if summary else ""
         rows = db.execute(
-            f"SELECT t.path, t.published_at, t.id, t.heat FROM {table} WHERE {where}{_order_by(query, args)}",
+            f"SELECT t.path, t.published_at, t.id, t.heat{extra} FROM {table}"
+            f" JOIN stories AS s ON s.path = t.path WHERE {where}{_order_by(query, args)}",
             args,
         ).fetchall()
+        found = [StoryRow(row[3], None, frozenset(), (), row[2], row[1]) for row in rows]
+        if summary:
+            return found, [row[4:] for row in rows]
         tellings: dict[str, list[str]] = {}
         for marks, batch in batches([row[0] for row in rows]):
             for member, path in db.execute(
@@ -188,20 +197,25 @@ class IndexedSelection:
             ):
                 tellings.setdefault(path, []).append(member)
         return [
-            StoryRow(heat, None, frozenset(), tuple(tellings.get(path, ())), story, at)
-            for path, at, story, heat in rows
-        ]
+            replace(story, paths=tuple(tellings.get(row[0], ())))
+            for story, row in zip(found, rows, strict=True)
+        ], []
 
-    def _entries(self, columns: str, query: Query) -> list[list[tuple[Any, ...]]]:
+    def _entries(self, columns: str, query: Query, summary: str | None = None) -> list[list[tuple[Any, ...]]]:
         """``columns`` of each item of the feed ``query`` asks for, in its order: one row for
-        an item, the rows of its tellings (the earliest first) for a story told more than once."""
+        an item, the rows of its tellings for a story told more than once (or, with
+        ``summary``, that row of a story the index keeps)."""
         with self._version() as db:
             told, tellings = self._stories(db)
             rows = self._select(db, columns, query, tellings)
-            stories = self._kept(db, query) if told is None else told.matching(query)
+            summaries: list[tuple[Any, ...]] = []
+            if told is None:
+                stories, summaries = self._kept(db, query, summary)
+            else:
+                stories = told.matching(query)
             if not stories:
                 return [[row[3:]] for row in rows]
-            return self._merge(db, columns, query, rows, stories)
+            return self._merge(db, columns, query, rows, stories, summaries)
 
     def _merge(
         self,
@@ -210,13 +224,17 @@ class IndexedSelection:
         query: Query,
         rows: list[tuple[Any, ...]],
         stories: list[StoryRow],
+        summaries: list[tuple[Any, ...]],
     ) -> list[list[tuple[Any, ...]]]:
-        """The items of ``rows`` and the stories, in the order of ``query``, at most its limit."""
+        """The items of ``rows`` and the stories (or their ``summaries``), in the order of
+        ``query``, at most its limit."""
         key = _order_key(query.order)
         merged = sorted(
             [(key(row[0], row[1], row[2]), 0, number) for number, row in enumerate(rows)]
             + [(key(s.published_at, s.id, s.heat), 1, number) for number, s in enumerate(stories)]
         )[: query.limit]
+        if summaries:
+            return [[rows[n][3:]] if not kind else [summaries[n]] for _, kind, n in merged]
         members = self._members(
             db, columns, [path for _, kind, n in merged if kind for path in stories[n].paths]
         )
@@ -285,7 +303,7 @@ class IndexedSelection:
     def _fingerprint(self, query: Query) -> str:
         entries = [
             [(digest, [keys.split(",") for keys in related.split()]) for digest, related in rows]
-            for rows in self._entries("i.digest, i.related", query)
+            for rows in self._entries("i.digest, i.related", query, summary="s.digest, s.related")
         ]
         hidden = self._hidden(
             {key for rows in entries for _, stories in rows for keys in stories for key in keys}

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .. import records
 from ..model import UNSCORED
 from ..select import Order, Query
 from ..stories import Collapse, Groups
@@ -111,6 +112,8 @@ class Described:
     topics: dict[str, str]
     late: int
     tellings: list[tuple[Selected, list[str]]]
+    digest: str = ""
+    related: str = ""
 
 
 def linked(db: sqlite3.Connection, window: int, at: int | None = None) -> list[list[str]]:
@@ -133,12 +136,16 @@ def describe(db: sqlite3.Connection, groups: list[list[str]]) -> list[Described]
     """Each group of tellings as the story its item shows (see :func:`feeds.stories.story`)."""
     paths = sorted(path for group in groups for path in group)
     columns: dict[str, tuple[str, str, int, int, int | None]] = {}
+    digests: dict[str, tuple[str, str]] = {}
     names: dict[str, list[tuple[str, str]]] = {path: [] for path in paths}
     for marks, batch in batches(paths):
-        for path, *row in db.execute(
-            f"SELECT path, id, url, published_at, heat, quality FROM items WHERE path IN ({marks})", batch
+        for path, story, url, at, heat, quality, digest, related in db.execute(
+            "SELECT path, id, url, published_at, heat, quality, digest, related FROM items"
+            f" WHERE path IN ({marks})",
+            batch,
         ):
-            columns[path] = tuple(row)
+            columns[path] = (story, url, at, heat, quality)
+            digests[path] = (digest, related)
         for path, key, name in db.execute(
             f"SELECT path, key, name FROM item_topics WHERE path IN ({marks}) ORDER BY rowid", batch
         ):
@@ -168,7 +175,11 @@ def describe(db: sqlite3.Connection, groups: list[list[str]]) -> list[Described]
             )
             for p in members
         ]
-        described.append(Described(story, topics, max(columns[path][2] for path in members), tellings))
+        # What the story's item is made of: its tellings' records, and the related stories
+        # it shows (the hottest telling's), of which those not visible are left out.
+        made_of = records.digest(" ".join(digests[path][0] for path in members).encode())
+        late = max(columns[path][2] for path in members)
+        described.append(Described(story, topics, late, tellings, made_of, digests[hottest][1]))
     return described
 
 
