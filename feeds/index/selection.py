@@ -45,6 +45,8 @@ class IndexedSelection:
         self._fingerprints: dict[Query, str] = {}
         self._counts: dict[Query, int] = {}
         self._kept_told: tuple[str | None, Told] | None = None
+        self._made: dict[tuple[str | None, str], Item] = {}
+        """The item of each story the index keeps, by version and digest, once made."""
         self._told_in: tuple[str | None, Told | None, str] = (None, Told(), "[]")
         with self._version() as db:
             self._init(db)
@@ -276,23 +278,50 @@ class IndexedSelection:
         return list(held)
 
     def _query(self, query: Query) -> list[Item]:
-        entries = [
-            [load(data, digest) for data, digest in rows] for rows in self._entries("i.data, i.digest", query)
-        ]
-        hidden = self._hidden(
-            {key for items in entries for item in items for story in item.related for key in keys_of(story)}
-        )
+        # A story the index keeps comes as its digest and its earliest telling's path: one
+        # item of it is made once a version, however many feeds it is in.
+        made: list[list[Item] | str] = []
+        with self._version() as db:  # the tellings read from the version the feed is
+            entries = self._entries("i.data, i.digest", query, summary="s.digest, s.path, NULL")
+            version = self._told_in[0]
+            for rows in entries:
+                if len(rows) == 1 and len(rows[0]) == 3:
+                    digest, lead, _ = rows[0]
+                    made.append(digest if (version, digest) in self._made else self._tellings_of(db, lead))
+                else:
+                    made.append([load(data, digest) for data, digest in rows])
+        loaded = [item for entry in made if isinstance(entry, list) for item in entry]
+        hidden = self._hidden({key for item in loaded for story in item.related for key in keys_of(story)})
         shown = []
-        for items in entries:
+        for entry, rows in zip(made, entries, strict=True):
+            if isinstance(entry, str):
+                shown.append(self._made[(version, entry)])
+                continue
             items = [
                 replace(item, related=tuple(s for s in item.related if not names_hidden(s, hidden)))
                 if any(names_hidden(s, hidden) for s in item.related)
                 else item
-                for item in items
+                for item in entry
             ]
-            if items:
-                shown.append(items[0] if len(items) == 1 else story(items))
+            if not items:
+                continue
+            item = items[0] if len(items) == 1 else story(items)
+            if len(rows[0]) == 3:
+                self._made[(version, rows[0][0])] = item
+            shown.append(item)
         return shown
+
+    @staticmethod
+    def _tellings_of(db: sqlite3.Connection, lead: str) -> list[Item]:
+        """The tellings of the story the index keeps under ``lead``."""
+        return [
+            load(data, digest)
+            for data, digest in db.execute(
+                "SELECT i.data, i.digest FROM item_story AS s JOIN items AS i ON i.path = s.member"
+                " WHERE s.path = ? ORDER BY s.member",
+                (lead,),
+            )
+        ]
 
     def fingerprint(self, query: Query) -> str:
         held = self._fingerprints.get(query)  # asked once per format of a feed
