@@ -49,8 +49,11 @@ def render_coverage(stories: Sequence[Related]) -> str:
     return _links("Also covered by", stories)
 
 
-def render_extras(body: str | None, coverage: Sequence[Related], related: Sequence[Related]) -> str:
-    """An item's HTML content: its body, then its other tellings, then its related stories."""
+@functools.lru_cache(maxsize=4096)
+def render_extras(body: str | None, coverage: tuple[Related, ...], related: tuple[Related, ...]) -> str:
+    """An item's HTML content: its body, then its other tellings, then its related stories.
+
+    Cached, as :func:`render_body` is: a story is in the feeds of each of its topics."""
     return "".join((render_body(body) if body else "", render_coverage(coverage), render_related(related)))
 
 
