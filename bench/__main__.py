@@ -55,6 +55,8 @@ CORPORA = ROOT / "bench" / "corpora"
 PYTHON = sys.executable
 NOTES = "<!-- notes: kept by python -m bench -->"
 HUGO = "Hugo, cold build"
+APART_COLD = "cold export, stories not collapsed"
+APART_ONE = "one file changed, stories not collapsed"
 PARTS = ("exports", "server", "live", "pages")
 PAGE_RENDERS = 200
 
@@ -155,11 +157,24 @@ def export_figures(size: int, times: int, work: Path, hugo: str | None) -> dict[
         ),
         "cold export": repeat(times, lambda: run(export, env), fresh),
     }
+    # The cost of collapsing stories told more than once: the same export with it turned off,
+    # into an index and a folder of its own.
+    apart_index, apart_out = work / "apart.sqlite3", work / "apart"
+    apart_env = environment(apart_index) | {"FEEDS_COLLAPSE": "0"}
+    apart = [PYTHON, "-m", "feeds", "export", str(root), str(apart_out), "--quiet"]
+
+    def fresh_apart() -> None:
+        shutil.rmtree(apart_out, ignore_errors=True)
+        for suffix in ("", "-wal", "-shm", ".lock"):
+            Path(f"{apart_index}{suffix}").unlink(missing_ok=True)
+
+    figures[APART_COLD] = repeat(times, lambda: run(apart, apart_env), fresh_apart)
     if hugo:
         figures[HUGO] = hugo_build(hugo, root, work / "hugo", times)
     figures["warm export, nothing changed"] = repeat(max(times, 5), lambda: run(export, env))
     edit = touch_one(root)
     figures["one file changed"] = repeat(max(times, 5), lambda: run(export, env), edit)
+    figures[APART_ONE] = repeat(max(times, 5), lambda: run(apart, apart_env), edit)
     extra = root / "000" / "zz_added.txt"
     source = sorted(root.glob("000/*.txt"))[3].read_text(encoding="utf-8")
 
@@ -498,12 +513,18 @@ def export_report(sizes: list[int], exports: dict[int, dict[str, Run]], hugo: st
         ("cold export / read every file", "read every file"),
         ("fast path / exact reader, one core", "exact reader alone, one core"),
         ("cold export / Hugo", HUGO),
+        ("cold export / stories not collapsed", APART_COLD),
     ):
         if any(base not in exports[s] for s in sizes):
             continue
         top = "fast path, then exact reader, one core" if name.startswith("fast path") else "cold export"
         cells = [f"{exports[s][top].seconds / exports[s][base].seconds:.2f}" for s in sizes]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    cells = [
+        f"{(exports[s]['one file changed'].seconds - exports[s][APART_ONE].seconds) * 1000:+.0f} ms"
+        for s in sizes
+    ]
+    lines.append("| one file changed, collapsing stories (difference) | " + " | ".join(cells) + " |")
     lines.append("")
     if hugo:
         lines += [
