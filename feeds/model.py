@@ -101,6 +101,11 @@ class Item:
         return self.modified_at or self.published_at
 
 
+def keys_of(story: Item | Related) -> tuple[str, ...]:
+    """The ids of a story's links (its id alone where they were not recorded)."""
+    return story.keys or (story.id,)
+
+
 @dataclass(frozen=True, slots=True)
 class Link:
     href: str

@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from . import records
-from .model import UNSCORED, Item, Related
+from .model import UNSCORED, Item, Related, keys_of
 from .stories import Collapse, collapse_items
 from .topics import TopicIndex, topic_key
 
@@ -159,11 +159,6 @@ def _latest_key(item: Item) -> tuple[float, str]:
 
 def _hot_key(item: Item) -> tuple[int, float, str]:
     return (-item.heat, -item.published_at.timestamp(), item.id)
-
-
-def keys_of(story: Item | Related) -> tuple[str, ...]:
-    """The ids of a story's links (its id alone where they were not recorded)."""
-    return story.keys or (story.id,)
 
 
 def names_hidden(story: Related, hidden: set[str]) -> bool:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
-from .model import UNSCORED, Item, Related
+from .model import UNSCORED, Item, Related, keys_of
 from .topics import topic_key
 
 T = TypeVar("T")
@@ -89,13 +89,13 @@ def tellings(items: Sequence[Item], collapse: Collapse) -> list[list[Item]]:
     """The groups of ``items`` (visible, one per id) that are one story, two or more each."""
     by_key: dict[str, list[int]] = {}
     for number, item in enumerate(items):
-        for key in item.keys or (item.id,):
+        for key in keys_of(item):
             by_key.setdefault(key, []).append(number)
     window = collapse.window
     groups: Groups[int] = Groups()
     for number, item in enumerate(items):
         for story in item.related:
-            for key in story.keys or (story.id,):
+            for key in keys_of(story):
                 for other in by_key.get(key, ()):
                     found = items[other]
                     if found.id != item.id and abs(found.published_at - item.published_at) <= window:
@@ -126,7 +126,7 @@ def story(members: Iterable[Item]) -> Item:
     lead = ordered[0]
     hottest = min(ordered, key=hottest_key)
     others = [item for item in ordered if item is not hottest]
-    keys = {key for item in ordered for key in (item.keys or (item.id,))}
+    keys = {key for item in ordered for key in keys_of(item)}
     shown = {hottest.url}
     coverage = []
     for item in others:
@@ -135,7 +135,7 @@ def story(members: Iterable[Item]) -> Item:
             coverage.append(_as_related(item))
     related = []
     for story in hottest.related:
-        if story.url not in shown and not any(key in keys for key in (story.keys or (story.id,))):
+        if story.url not in shown and not any(key in keys for key in keys_of(story)):
             shown.add(story.url)
             related.append(story)
     topics: dict[str, str] = {}

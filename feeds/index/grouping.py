@@ -72,26 +72,25 @@ def _around(db: sqlite3.Connection, window: int, paths: set[str]) -> list[list[s
     if not old and not groups.groups():
         return None
     for marks, batch in batches(sorted(old)):
-        for table, column in (("item_story", "path"), ("stories", "path"), ("story_topics", "path")):
-            db.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", batch)
+        for table in ("item_story", "stories", "story_topics"):
+            db.execute(f"DELETE FROM {table} WHERE path IN ({marks})", batch)
     return groups.groups()
 
 
-def _stories_of(db: sqlite3.Connection, paths: Iterable[str]) -> set[str]:
-    found: set[str] = set()
-    for marks, batch in batches(sorted(paths)):
-        found.update(
-            row[0] for row in db.execute(f"SELECT path FROM item_story WHERE member IN ({marks})", batch)
-        )
-    return found
+def _stories_of(db: sqlite3.Connection, tellings: Iterable[str]) -> set[str]:
+    return _story_rows(db, "path", "member", tellings)
 
 
 def _tellings_of(db: sqlite3.Connection, stories: Iterable[str]) -> set[str]:
+    return _story_rows(db, "member", "path", stories)
+
+
+def _story_rows(db: sqlite3.Connection, wanted: str, given: str, values: Iterable[str]) -> set[str]:
+    """The ``wanted`` column of the rows of ``item_story`` whose ``given`` is in ``values``."""
     found: set[str] = set()
-    for marks, batch in batches(sorted(stories)):
-        found.update(
-            row[0] for row in db.execute(f"SELECT member FROM item_story WHERE path IN ({marks})", batch)
-        )
+    for marks, batch in batches(sorted(values)):
+        rows = db.execute(f"SELECT {wanted} FROM item_story WHERE {given} IN ({marks})", batch)
+        found.update(row[0] for row in rows)
     return found
 
 

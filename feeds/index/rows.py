@@ -16,9 +16,8 @@ from typing import TypeVar
 from .. import records
 from ..corpus.files import Stamp
 from ..corpus.reader import read_file
-from ..model import Item
+from ..model import Item, keys_of
 from ..processes import starting_workers, worker_pool
-from ..select import keys_of
 from ..topics import topic_key
 from .store import CHUNK
 

@@ -8,19 +8,19 @@ import hashlib
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .. import records
-from ..model import UNSCORED, Item
-from ..select import Order, Query, keys_of, names_hidden
+from ..model import UNSCORED, Item, keys_of
+from ..select import Order, Query, names_hidden
 from ..stories import Collapse, story
 from ..topics import TopicIndex, topic_key
 from . import grouping
 from .store import batches, load
-from .tellings import StoryRow, Told, find_stories, kept_selection
+from .tellings import StoryRow, Told, find_stories, kept_selection, order_key
 
 if TYPE_CHECKING:
     from . import CorpusIndex
@@ -230,10 +230,9 @@ class IndexedSelection:
     ) -> list[list[tuple[Any, ...]]]:
         """The items of ``rows`` and the stories (or their ``summaries``), in the order of
         ``query``, at most its limit."""
-        key = _order_key(query.order)
         merged = sorted(
-            [(key(row[0], row[1], row[2]), 0, number) for number, row in enumerate(rows)]
-            + [(key(s.published_at, s.id, s.heat), 1, number) for number, s in enumerate(stories)]
+            [(order_key(query.order, *row[:3]), 0, number) for number, row in enumerate(rows)]
+            + [(story.order_key(query.order), 1, number) for number, story in enumerate(stories)]
         )[: query.limit]
         if summaries:
             return [[rows[n][3:]] if not kind else [summaries[n]] for _, kind, n in merged]
@@ -375,10 +374,3 @@ def _order_by(query: Query, args: list[Any]) -> str:
         return f" ORDER BY {order}"
     args.append(query.limit)
     return f" ORDER BY {order} LIMIT ?"
-
-
-def _order_key(order: Order) -> Callable[[int, str, int], tuple[Any, ...]]:
-    """The order of the index's ``ORDER BY`` for a row's date, id and heat."""
-    if order is Order.HOT:
-        return lambda at, story, heat: (-heat, -at, story)
-    return lambda at, story, heat: (-at, story)

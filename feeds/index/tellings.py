@@ -43,9 +43,12 @@ class StoryRow(Selected):
     published_at: int = 0
 
     def order_key(self, order: Order) -> tuple[int, int, str] | tuple[int, str]:
-        if order is Order.HOT:
-            return (-self.heat, -self.published_at, self.id)
-        return (-self.published_at, self.id)
+        return order_key(order, self.published_at, self.id, self.heat)
+
+
+def order_key(order: Order, at: int, story: str, heat: int) -> tuple[int, int, str] | tuple[int, str]:
+    """The order of the index's ``ORDER BY`` for a date, an id and a heat."""
+    return (-heat, -at, story) if order is Order.HOT else (-at, story)
 
 
 class Told:
