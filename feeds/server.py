@@ -104,7 +104,8 @@ def run(
         shown = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host
         shown = f"[{shown}]" if ":" in shown else shown
         settings = replace(settings, base_url=f"http://{shown}:{port}/")
-    # What cannot be opened stops us here, before the banner, in one line.
+    # What cannot be opened stops us here, before the banner, in one line; and the
+    # processes started below find the index made.
     if settings.index not in ("memory", MEMORY):
         open_index(settings).close()
     if settings.hub or settings.hubs:
@@ -125,12 +126,13 @@ def run(
         # The hub's store is kept, where it is without the scratch index: named before.
         index = str(Path(scratch) / "index.sqlite3")
         settings = replace(settings, index=index, hub_store=str(store_path(settings)))
+        open_index(settings).close()
     server = os.getpid()
     # The first scan runs in a child process: the memory it takes for a large corpus is
     # then returned, not inherited by every worker this process forks. The server listens
     # meanwhile, answering 503 (and /healthz "starting") until the index holds the corpus.
-    reader = _in_child(lambda: _index_once(settings, echo, server))
-    watcher = _in_child(lambda: watch_corpus(settings, server))
+    reader = _in_child("first reading", lambda: _index_once(settings, echo, server))
+    watcher = _in_child("corpus watcher", lambda: watch_corpus(settings, server))
     try:
         _serve(settings, host, port, workers)
     finally:
@@ -144,15 +146,23 @@ def run(
                 shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _in_child(work: Callable[[], None]) -> int:
-    """Run ``work`` in a forked child process and return its pid. Called before gunicorn
-    starts, while this process has one thread, so the child inherits no held lock."""
+def _in_child(name: str, work: Callable[[], None]) -> int:
+    """Run ``work`` in a forked child process and return its pid; the log says why it
+    stopped, if it fails. Called before gunicorn starts, while this process has one
+    thread, so the child inherits no held lock."""
     pid = os.fork()
     if pid == 0:
+        status = 0
         try:
             work()
+        except FeedsError as err:
+            log.error("the server's %s stopped: %s", name, err)
+            status = 1
+        except Exception:  # the edge of this process: said, never lost with it
+            log.exception("the server's %s stopped", name)
+            status = 1
         finally:
-            os._exit(0)
+            os._exit(status)
     return pid
 
 

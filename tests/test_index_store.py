@@ -10,6 +10,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -205,3 +206,25 @@ def test_a_refresh_told_the_changed_paths_equals_a_full_one(
         full.close()
     assert os.path.isdir(root)
     assert load_corpus(root).files == told.file_count()
+
+
+def test_a_new_index_opened_while_another_connection_writes_to_it_waits_for_it(
+    write_corpus: CorpusWriter, tmp_path: Path
+) -> None:
+    # The processes of a server open one new index at once. Switching a new file to the
+    # write-ahead log needs it alone, and SQLite refuses at once, without waiting: the
+    # opening must wait instead of failing.
+    root = write_corpus({"a.txt": item_text(minimal_item(1))})
+    path = tmp_path / "index.sqlite3"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    threading.Timer(0.3, holder.execute, ["COMMIT"]).start()
+    started = time.monotonic()
+    index = CorpusIndex(root, path)
+    try:
+        assert time.monotonic() - started >= 0.25
+        index.refresh()
+        assert index.ready and len(index.items()) == 1
+    finally:
+        index.close()
+        holder.close()

@@ -415,3 +415,31 @@ def test_a_server_with_no_index_kept_serves_the_corpus_from_every_worker(
         while url_of(4) not in feed_urls("json", server.fetch("/feeds/all.json")[2]):
             assert time.monotonic() < deadline
             time.sleep(0.05)
+
+
+@pytest.mark.parametrize(
+    ("failure", "said"),
+    [
+        (
+            "raise FeedsError('cannot open the index x')",
+            "the server's first reading stopped: cannot open the index x",
+        ),
+        ("1 / 0", "ZeroDivisionError"),
+    ],
+)
+def test_a_server_process_that_fails_says_why_in_the_log(failure: str, said: str) -> None:
+    # The first reading and the watcher run in forked processes: what stops one must
+    # reach the log, not vanish with the process (the server would answer 503 forever).
+    script = (
+        "import logging, os, sys\n"
+        "from feeds.errors import FeedsError\n"
+        "from feeds.server import _in_child\n"
+        "logging.basicConfig(stream=sys.stderr, format='%(levelname)s %(message)s')\n"
+        "def fail():\n"
+        f"    {failure}\n"
+        "pid = _in_child('first reading', fail)\n"
+        "sys.exit(os.waitpid(pid, 0)[1] >> 8)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.startswith("ERROR ") and said in result.stderr

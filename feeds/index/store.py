@@ -11,12 +11,15 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from .. import records
+from ..databases import use_wal
 from ..model import Item
 
 SCHEMA_VERSION = "5"
 MEMORY = ":memory:"
 CHUNK = 500
 """Rows per statement and files per batch read."""
+TIMEOUT = 60
+"""Seconds a connection waits for a lock another one holds."""
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -87,8 +90,8 @@ _CORRUPT = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
 def connect(path: Path) -> sqlite3.Connection:
     """A connection as readers and incremental writers use it: write-ahead log, so readers
     see committed versions while one process writes."""
-    db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
-    db.execute("PRAGMA journal_mode=WAL")
+    db = sqlite3.connect(path, timeout=TIMEOUT, isolation_level=None, check_same_thread=False)
+    use_wal(db, TIMEOUT)
     db.execute("PRAGMA synchronous=NORMAL")
     # Queries are indexed, so a small page cache serves them; each thread has one.
     db.execute("PRAGMA cache_size=-2000")

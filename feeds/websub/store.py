@@ -18,6 +18,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from ..config import Settings
+from ..databases import use_wal
 from ..errors import FeedsError
 from ..index import MEMORY, default_index_path
 
@@ -122,7 +123,7 @@ class Store:
         held = getattr(self._local, "db", None)
         if held is None or held[0] != os.getpid():
             db = sqlite3.connect(self.path, timeout=5, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
+            use_wal(db, 5)
             db.execute("PRAGMA synchronous=FULL")  # an accepted request survives a crash
             held = (os.getpid(), db)
             self._local.db = held
