@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -418,13 +419,20 @@ def test_the_index_relinks_tellings_as_files_change(write_corpus: CorpusWriter) 
     before: dict[Query, tuple[str, list[Item]]] = {}
     try:
         index.refresh()
-        for round_number in range(12):
+        for round_number in range(16):
+            alike = round_number % 3 == 1  # a round of edits that keep every link
             for _ in range(3):
                 name = rng.choice(names)
                 path = root / name
                 choice = rng.random()
-                if choice < 0.3 and path.exists():
+                if choice < 0.3 and path.exists() and not alike:
                     path.unlink()
+                elif (alike or choice < 0.6) and path.exists():  # described anew, not regrouped
+                    text = path.read_text(encoding="utf-8")
+                    text = re.sub(r"^heat: .*$", f"heat: {rng.randint(-1, 9)}", text, count=1, flags=re.M)
+                    text = re.sub(r"^title: .*$", f"title: Edited {round_number}", text, count=1, flags=re.M)
+                    text = text.replace("- AI\n", "- AI Ethics\n") if rng.random() < 0.3 else text
+                    path.write_text(text, encoding="utf-8")
                 else:
                     others = tuple(rng.sample([n.removesuffix(".txt") for n in names], rng.randint(0, 2)))
                     when = START + timedelta(days=rng.randint(0, 20))
@@ -488,3 +496,31 @@ def test_a_new_telling_while_serving_updates_the_story_in_place_and_pings(
             assert [other["url"] for other in after["_feeds"]["coverage"]] == [url("a"), url("b")]
             hub.wait_for(lambda seen: f"{server.base}feeds/ai.json" in hub.topics())
             assert f"{server.base}feeds/space.json" not in hub.topics()  # only what changed
+
+
+def test_a_full_feed_from_the_index_cuts_between_stories_and_items_where_the_order_does(
+    write_corpus: CorpusWriter,
+) -> None:
+    # The index reads only the stories that can come before the last item of a full feed:
+    # at a tie of date (and heat), the id decides, on either side of the cut.
+    files = {}
+    for number in range(6):
+        files[f"single{number}.txt"] = telling(f"single{number}", START, heat=60)
+        files[f"first{number}.txt"] = telling(f"first{number}", START, heat=60)
+        files[f"later{number}.txt"] = telling(f"later{number}", START + DAY, heat=40, names=(f"first{number}",))
+    files["hotter.txt"] = telling("hotter", START - DAY, heat=90)
+    files["colder.txt"] = telling("colder", START + DAY, heat=10)
+    root = write_corpus(files)
+    reference = Selection(load_corpus(root).items, NOW, WEEK)
+    assert reference.stories == 6
+    index = CorpusIndex(root, collapse=WEEK)
+    try:
+        index.refresh()
+        answer = index.selection(NOW, WEEK)
+        assert answer.stories_kept
+        for limit in range(1, 16):
+            for query in (Query(limit=limit), Query(order=Order.HOT, limit=limit, min_heat=20)):
+                assert answer.query(query) == reference.query(query), query
+                assert answer.count(query) == reference.count(query), query
+    finally:
+        index.close()

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from ..stories import Groups
 from .store import batches
-from .tellings import describe, keys, linked
+from .tellings import TOPICS_APART, describe, keys, linked
 
 
 def window_of(db: sqlite3.Connection) -> int | None:
@@ -25,9 +25,13 @@ def window_of(db: sqlite3.Connection) -> int | None:
     return None if row is None or row[0] == "" else int(row[0])
 
 
-def regroup(db: sqlite3.Connection, window: int | None, paths: Iterable[str] | None) -> None:
+def regroup(
+    db: sqlite3.Connection, window: int | None, paths: Iterable[str] | None, *, same_tellings: bool = False
+) -> None:
     """Keep the stories of ``window`` seconds (``None``: none), grouped anew for ``paths``
-    (read again or removed; ``None``: every file). The caller holds a transaction."""
+    (read again or removed; ``None``: every file), or only described anew where the
+    caller knows that their links are as they were (``same_tellings``). The caller holds a
+    transaction."""
     if window != window_of(db):
         db.execute(
             "INSERT OR REPLACE INTO meta VALUES ('collapse_window', ?)",
@@ -42,7 +46,7 @@ def regroup(db: sqlite3.Connection, window: int | None, paths: Iterable[str] | N
         return
     if window is None:
         return
-    groups = _around(db, window, set(paths))
+    groups = _as_they_were(db, set(paths)) if same_tellings else _around(db, window, set(paths))
     if groups is not None:
         _keep(db, groups)
 
@@ -75,6 +79,22 @@ def _around(db: sqlite3.Connection, window: int, paths: set[str]) -> list[list[s
         for table in ("item_story", "stories", "story_topics"):
             db.execute(f"DELETE FROM {table} WHERE path IN ({marks})", batch)
     return groups.groups()
+
+
+def _as_they_were(db: sqlite3.Connection, paths: set[str]) -> list[list[str]] | None:
+    """The stories that ``paths`` tell, with their tellings as they were, forgotten to be
+    kept again; ``None`` if there are none."""
+    stories = _stories_of(db, paths)
+    if not stories:
+        return None
+    groups: dict[str, list[str]] = {}
+    for marks, batch in batches(sorted(stories)):
+        rows = db.execute(f"SELECT member, path FROM item_story WHERE path IN ({marks})", batch)
+        for member, story in rows:
+            groups.setdefault(story, []).append(member)
+        for table in ("item_story", "stories", "story_topics"):
+            db.execute(f"DELETE FROM {table} WHERE path IN ({marks})", batch)
+    return [groups[story] for story in sorted(groups)]
 
 
 def _stories_of(db: sqlite3.Connection, tellings: Iterable[str]) -> set[str]:
@@ -124,10 +144,10 @@ def _keep(db: sqlite3.Connection, groups: list[list[str]]) -> None:
         ],
     )
     db.executemany(
-        "INSERT INTO item_story (member, path, heat, quality, topics) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO item_story (member, path, heat, quality, topics, names) VALUES (?, ?, ?, ?, ?, ?)",
         [
-            (member, d.story.paths[0], telling.heat, telling.quality, keys(telling))
+            (member, d.story.paths[0], telling.heat, telling.quality, keys(telling), TOPICS_APART.join(names))
             for d in described
-            for member, (telling, _) in zip(d.story.paths, d.tellings, strict=True)
+            for member, (telling, names) in zip(d.story.paths, d.tellings, strict=True)
         ],
     )

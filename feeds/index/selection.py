@@ -20,7 +20,7 @@ from ..stories import Collapse, story
 from ..topics import TopicIndex, topic_key
 from . import grouping
 from .store import batches, load
-from .tellings import StoryRow, Told, find_stories, kept_selection, order_key
+from .tellings import KeptCounts, StoryRow, Told, find_stories, order_key
 
 if TYPE_CHECKING:
     from . import CorpusIndex
@@ -44,7 +44,7 @@ class IndexedSelection:
         self._answers_lock = threading.Lock()
         self._fingerprints: dict[Query, str] = {}
         self._counts: dict[Query, int] = {}
-        self._kept_told: tuple[str | None, Told] | None = None
+        self._kept_told: tuple[str | None, KeptCounts] | None = None
         self._made: dict[tuple[str | None, str], Item] = {}
         """The item of each story the index keeps, by version and digest, once made."""
         self._told_in: tuple[str | None, Told | None, str] = (None, Told(), "[]")
@@ -97,14 +97,7 @@ class IndexedSelection:
         if told is None:  # every kept story is visible, and so is each of its tellings
             self.told = int(db.execute("SELECT count(*) FROM item_story").fetchone()[0])
             self.stories = int(db.execute("SELECT count(*) FROM stories").fetchone()[0])
-            counts.subtract(
-                dict(
-                    db.execute(
-                        "SELECT name, count(*) FROM item_topics WHERE listed = 1"
-                        " AND path IN (SELECT member FROM item_story) GROUP BY name"
-                    )
-                )
-            )
+            counts.subtract(self._kept_counts(db).told_names)
             counts.update(dict(db.execute("SELECT name, count(*) FROM story_topics GROUP BY name")))
         else:
             self.told, self.stories = told.counts()
@@ -168,21 +161,28 @@ class IndexedSelection:
         )
         return db.execute(sql, args).fetchall()
 
-    def _kept_counts(self, db: sqlite3.Connection) -> Told:
+    def _kept_counts(self, db: sqlite3.Connection) -> KeptCounts:
         """What the stories the index keeps, and their tellings, are selected by: read once
         a version, for the counts of every feed."""
         held = self._kept_told
         if held is None or held[0] != self._told_in[0]:
-            held = self._kept_told = (self._told_in[0], kept_selection(db))
+            held = self._kept_told = (self._told_in[0], KeptCounts(db))
         return held[1]
 
     def _kept(
-        self, db: sqlite3.Connection, query: Query, summary: str | None = None
+        self,
+        db: sqlite3.Connection,
+        query: Query,
+        summary: str | None = None,
+        before: tuple[int, str, int] | None = None,
     ) -> tuple[list[StoryRow], list[tuple[Any, ...]]]:
-        """The stories the index keeps that ``query`` selects, in its order, at most its limit;
-        with ``summary``, those columns of each (of ``stories``, aliased ``s``) instead of
-        their tellings."""
+        """The stories the index keeps that ``query`` selects, in its order, at most its limit,
+        and only those that come ``before`` the date, id and heat of an item (the last that
+        the feed can hold, if it is full); with ``summary``, those columns of each (of
+        ``stories``, aliased ``s``) instead of their tellings."""
         table, where, args = self._where(query, tables=("stories", "story_topics"))
+        if before is not None:
+            where, args = _before(query.order, before, where, args)
         extra = f", {summary}" if summary else ""
         rows = db.execute(
             f"SELECT t.path, t.published_at, t.id, t.heat{extra} FROM {table}"
@@ -212,7 +212,8 @@ class IndexedSelection:
             rows = self._select(db, columns, query, tellings)
             summaries: list[tuple[Any, ...]] = []
             if told is None:
-                stories, summaries = self._kept(db, query, summary)
+                full = query.limit is not None and len(rows) >= query.limit
+                stories, summaries = self._kept(db, query, summary, rows[-1][:3] if full else None)
             else:
                 stories = told.matching(query)
             if not stories:
@@ -363,6 +364,19 @@ class IndexedSelection:
 
 KEPT = "kept"
 """Tellings left out of the items selected because the index keeps their stories."""
+
+
+def _before(order: Order, last: tuple[int, str, int], where: str, args: list[Any]) -> tuple[str, list[Any]]:
+    """``where`` and ``args``, narrowed to what comes before an item of this date, id and
+    heat in ``order``: the range first, on the columns of the index that orders it."""
+    at, story, heat = last
+    if order is Order.HOT:
+        where += (
+            " AND t.heat >= ? AND (t.heat > ? OR t.published_at > ? OR (t.published_at = ? AND t.id < ?))"
+        )
+        return where, [*args, heat, heat, at, at, story]
+    where += " AND t.published_at >= ? AND (t.published_at > ? OR t.id < ?)"
+    return where, [*args, at, at, story]
 
 
 def _order_by(query: Query, args: list[Any]) -> str:

@@ -14,7 +14,7 @@ from .. import records
 from ..databases import use_wal
 from ..model import Item
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 MEMORY = ":memory:"
 CHUNK = 500
 """Rows per statement and files per batch read."""
@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS item_keys (path TEXT NOT NULL, key TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS item_related (path TEXT NOT NULL, key TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS item_links (path TEXT NOT NULL, other TEXT NOT NULL, gap INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS item_story (
-    member TEXT PRIMARY KEY, path TEXT NOT NULL, heat INTEGER NOT NULL, quality INTEGER, topics TEXT NOT NULL
+    member TEXT PRIMARY KEY, path TEXT NOT NULL, heat INTEGER NOT NULL, quality INTEGER, topics TEXT NOT NULL,
+    names TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS stories (
     path TEXT PRIMARY KEY, id TEXT NOT NULL, listed INTEGER NOT NULL DEFAULT 1,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .. import records
@@ -28,9 +28,14 @@ class Selected:
 
     def matches(self, query: Query) -> bool:
         """Whether ``query`` selects it, its topic aside (see :meth:`Told.of_topic`)."""
-        if query.min_heat is not None and (self.heat == UNSCORED or self.heat < query.min_heat):
-            return False
-        return query.min_quality is None or (self.quality is not None and self.quality >= query.min_quality)
+        return selects(query, self.heat, self.quality)
+
+
+def selects(query: Query, heat: int, quality: int | None) -> bool:
+    """Whether ``query`` selects an item of this heat and quality, its topic aside."""
+    if query.min_heat is not None and (heat == UNSCORED or heat < query.min_heat):
+        return False
+    return query.min_quality is None or (quality is not None and quality >= query.min_quality)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,17 +212,47 @@ def keys(selected: Selected) -> str:
     return TOPICS_APART.join(sorted(selected.topics))
 
 
-def kept_selection(db: sqlite3.Connection) -> Told:
+HeatQuality = tuple[int, int | None]
+
+
+class KeptCounts:
     """What the stories the index keeps (see :mod:`.grouping`) and their tellings are
-    selected by, for :meth:`Told.count_change`."""
+    selected by, read once a version as plain rows by topic key (the counts of every feed
+    of a large corpus need thousands of them), for :meth:`count_change`; and
+    ``told_names``, each telling's topic names as the index counts them."""
 
-    def selected(table: str) -> list[Selected]:
-        return [
-            Selected(heat, quality, frozenset(topics.split(TOPICS_APART)) if topics else frozenset())
-            for heat, quality, topics in db.execute(f"SELECT heat, quality, topics FROM {table}")
-        ]
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._stories = self._by_topic(db.execute("SELECT topics, heat, quality FROM stories"))
+        self._tellings = self._by_topic(db.execute("SELECT topics, heat, quality FROM item_story"))
+        self.told_names: Counter[str] = Counter()
+        for names, count in db.execute("SELECT names, count(*) FROM item_story GROUP BY names"):
+            for name in names.split(TOPICS_APART) if names else ():
+                self.told_names[name] += count
 
-    return Told([StoryRow(s.heat, s.quality, s.topics) for s in selected("stories")], selected("item_story"))
+    @staticmethod
+    def _by_topic(rows: Iterable[tuple[str, int, int | None]]) -> dict[str | None, list[HeatQuality]]:
+        """Each row's heat and quality, under ``None`` and under each of its topic keys."""
+        alike: dict[str, list[HeatQuality]] = {}  # by topics: far fewer than rows
+        for topics, heat, quality in rows:
+            alike.setdefault(topics, []).append((heat, quality))
+        found: dict[str | None, list[HeatQuality]] = {None: []}
+        for topics, selected in alike.items():
+            found[None] += selected
+            for key in topics.split(TOPICS_APART) if topics else ():
+                found.setdefault(key, []).extend(selected)
+        return found
+
+    def count_change(self, query: Query) -> int:
+        """As :meth:`Told.count_change`, for the stories the index keeps."""
+        key = None if query.topic is None else topic_key(query.topic)
+        stories, tellings = self._stories.get(key, []), self._tellings.get(key, [])
+        return self._matching(stories, query) - self._matching(tellings, query)
+
+    @staticmethod
+    def _matching(rows: list[HeatQuality], query: Query) -> int:
+        if query.min_heat is None and query.min_quality is None:
+            return len(rows)
+        return sum(1 for heat, quality in rows if selects(query, heat, quality))
 
 
 def _hottest(row: tuple[str, str, int, int, int | None]) -> tuple[bool, int, bool, int, int, str]:

@@ -55,6 +55,7 @@ def update(
     different = bool(removed)
     with Transaction(db):
         old = _digests(db, changed)
+        linked_as = None if first or removed else _linked_by(db, changed)
         stories = _stories_of(db, changed + removed)
         _delete(db, changed + removed)
         for batch in read_files(root, changed, workers):
@@ -67,7 +68,11 @@ def update(
                 different = different or old.get(path) != stored
         elect(db, None if first else stories)
         links.relink(db, None if first else changed + removed)
-        grouping.regroup(db, window, None if first else changed + removed + _paths_of(db, stories))
+        # Files read again with the same links (a title, heat or topic edited) leave every
+        # story's tellings as they were: their stories are described anew, not regrouped.
+        alike = linked_as is not None and _linked_by(db, changed) == linked_as
+        paths = None if first else changed + removed + _paths_of(db, stories)
+        grouping.regroup(db, window, paths, same_tellings=alike)
         if different:
             db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
     return Refresh(len(changed), len(removed), different, tuple(problems), frozenset(stories))
@@ -155,6 +160,21 @@ def _digests(db: sqlite3.Connection, paths: list[str]) -> dict[str, tuple[str | 
         ):
             found[path] = (digest, problems)
     return found
+
+
+def _linked_by(db: sqlite3.Connection, paths: list[str]) -> dict[str, tuple[object, ...]]:
+    """What the links to and from the items of ``paths`` are made of: each item's id, date,
+    listing and related stories, and the keys it is named by."""
+    columns: dict[str, tuple[object, ...]] = {}
+    named: dict[str, list[str]] = {}
+    for marks, batch in batches(paths):
+        for path, *found in db.execute(
+            f"SELECT path, id, published_at, listed, related FROM items WHERE path IN ({marks})", batch
+        ):
+            columns[path] = tuple(found)
+        for path, key in db.execute(f"SELECT path, key FROM item_keys WHERE path IN ({marks})", batch):
+            named.setdefault(path, []).append(key)
+    return {path: (*found, tuple(sorted(named.get(path, ())))) for path, found in columns.items()}
 
 
 def _stories_of(db: sqlite3.Connection, paths: list[str]) -> set[str]:
