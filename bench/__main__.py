@@ -21,7 +21,6 @@ import signal
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -37,8 +36,8 @@ from feeds.index import open_index
 from feeds.publication import Publication
 from feeds.server import THREADS
 
-from .generate import generate
-from .hugo import Work, find_hugo, version
+from .exports import ExportFigures, export_figures, export_report
+from .hugo import find_hugo, version
 from .live import (
     LiveFigures,
     Started,
@@ -49,168 +48,14 @@ from .live import (
     remove_edit,
     running,
 )
+from .runs import PYTHON, ROOT, corpus, environment, label
 
-ROOT = Path(__file__).resolve().parent.parent
-CORPORA = ROOT / "bench" / "corpora"
-PYTHON = sys.executable
 NOTES = "<!-- notes: kept by python -m bench -->"
-HUGO = "Hugo, cold build"
-APART_COLD = "cold export, stories not collapsed"
-APART_ONE = "one file changed, stories not collapsed"
 PARTS = ("exports", "server", "live", "pages")
 PAGE_RENDERS = 200
 
 
-@dataclass
-class Run:
-    seconds: float
-    peak_mb: float
 
-
-def run(command: list[str], env: dict[str, str] | None = None, check: bool = True) -> Run:
-    """Run a command to its end: wall time and the peak RSS of its largest process."""
-    # stderr to a file, not a pipe: a pipe nobody reads until the end fills and stalls it.
-    with tempfile.TemporaryFile() as errors:
-        started = time.perf_counter()
-        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=errors)
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - started
-        errors.seek(0)
-        stderr = errors.read().decode(errors="replace")
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if check and process.returncode not in (0, 1):  # 1: some corpus files were bad, as planned
-        raise SystemExit(f"{' '.join(command)} failed ({process.returncode}):\n{stderr}")
-    return Run(seconds, usage.ru_maxrss / 1024)
-
-
-def median(runs: list[Run]) -> Run:
-    return Run(statistics.median(r.seconds for r in runs), max(r.peak_mb for r in runs))
-
-
-def repeat(times: int, make: Callable[[], Run], before: Callable[[], None] | None = None) -> Run:
-    runs = []
-    for _ in range(times):
-        if before:
-            before()
-        runs.append(make())
-    return median(runs)
-
-
-def environment(index: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDS_")}
-    env["FEEDS_INDEX"] = str(index)
-    env["FEEDS_BASE_URL"] = "http://127.0.0.1:8000/"
-    return env
-
-
-def corpus(size: int) -> Path:
-    path = CORPORA / label(size)
-    marker = path / ".complete"
-    if not marker.exists():
-        print(f"generating {label(size)} corpus ...", flush=True)
-        generate(size, path)
-        marker.write_text(str(size))
-    return path
-
-
-def label(size: int) -> str:
-    return f"{size // 1000}k" if size % 1000 == 0 else str(size)
-
-
-def touch_one(root: Path) -> Callable[[], None]:
-    """Edit one published item's title (a different title each call)."""
-    victim = sorted(root.glob("000/*.txt"))[7]
-    original = victim.read_text(encoding="utf-8")
-    counter = iter(range(1_000_000))
-
-    def edit() -> None:
-        edited = original.replace('title: "', f'title: "Edited {next(counter)} ', 1)
-        victim.write_text(edited, encoding="utf-8")
-
-    return edit
-
-
-# -- exports ----------------------------------------------------------------------------
-
-
-def export_figures(size: int, times: int, work: Path, hugo: str | None) -> dict[str, Run]:
-    root = corpus(size)
-    index, out = work / "index.sqlite3", work / "out"
-    env = environment(index)
-    export = [PYTHON, "-m", "feeds", "export", str(root), str(out), "--quiet"]
-    naive = [PYTHON, "-m", "bench.naive"]
-
-    def fresh() -> None:
-        shutil.rmtree(out, ignore_errors=True)
-        for suffix in ("", "-wal", "-shm", ".lock"):
-            Path(f"{index}{suffix}").unlink(missing_ok=True)
-
-    figures = {
-        "read every file": repeat(times, lambda: run([*naive, "read", str(root)])),
-        "libyaml parse, one core": repeat(times, lambda: run([*naive, "parse", str(root)])),
-        "exact reader alone, one core": repeat(times, lambda: run([*naive, "exact", str(root)])),
-        "fast path, then exact reader, one core": repeat(times, lambda: run([*naive, "fast", str(root)])),
-        "naive PyYAML + feedgen": repeat(
-            times,
-            lambda: run([*naive, "export", str(root), str(work / "naive")]),
-            lambda: shutil.rmtree(work / "naive", ignore_errors=True),
-        ),
-        "cold export": repeat(times, lambda: run(export, env), fresh),
-    }
-    # The cost of collapsing stories told more than once: the same export with it turned off,
-    # into an index and a folder of its own.
-    apart_index, apart_out = work / "apart.sqlite3", work / "apart"
-    apart_env = environment(apart_index) | {"FEEDS_COLLAPSE": "0"}
-    apart = [PYTHON, "-m", "feeds", "export", str(root), str(apart_out), "--quiet"]
-
-    def fresh_apart() -> None:
-        shutil.rmtree(apart_out, ignore_errors=True)
-        for suffix in ("", "-wal", "-shm", ".lock"):
-            Path(f"{apart_index}{suffix}").unlink(missing_ok=True)
-
-    figures[APART_COLD] = repeat(times, lambda: run(apart, apart_env), fresh_apart)
-    if hugo:
-        figures[HUGO] = hugo_build(hugo, root, work / "hugo", times)
-    figures["warm export, nothing changed"] = repeat(max(times, 5), lambda: run(export, env))
-    edit = touch_one(root)
-    figures["one file changed"] = repeat(max(times, 5), lambda: run(export, env), edit)
-    figures[APART_ONE] = repeat(max(times, 5), lambda: run(apart, apart_env), edit)
-    extra = root / "000" / "zz_added.txt"
-    source = sorted(root.glob("000/*.txt"))[3].read_text(encoding="utf-8")
-
-    def add() -> None:
-        extra.write_text(source.replace("https://", "https://added.", 2), encoding="utf-8")
-
-    def delete() -> None:
-        extra.unlink(missing_ok=True)
-
-    def before_adding() -> None:
-        delete()
-        run(export, env)
-        add()
-
-    def before_deleting() -> None:
-        add()
-        run(export, env)
-        delete()
-
-    figures["one file added"] = repeat(max(times, 5), lambda: run(export, env), before_adding)
-    figures["one file deleted"] = repeat(max(times, 5), lambda: run(export, env), before_deleting)
-    delete()
-    run(export, env)  # leave the index matching the corpus for the server figures
-    return figures
-
-
-def hugo_build(hugo: str, root: Path, folder: Path, times: int) -> Run:
-    """Hugo building the same corpus as a site of the same feeds, from a fresh output folder
-    and resource cache each time (converting the corpus is not timed)."""
-    work = Work.at(folder)
-    # In a process of its own: a child's peak RSS, as wait4 reports it, starts from ours.
-    run([PYTHON, "-m", "bench.hugo", str(root), str(folder), "--convert-only"])
-    figure = repeat(times, lambda: run(work.build_command(hugo)), work.fresh)
-    if not (work.out / "index.json").is_file():
-        raise SystemExit(f"hugo made no feeds from {work.site}")
-    return figure
 
 
 # -- the server -------------------------------------------------------------------------
@@ -440,7 +285,7 @@ def machine() -> str:
 
 def report(
     sizes: list[int],
-    exports: dict[int, dict[str, Run]],
+    exports: dict[int, ExportFigures],
     servers: dict[int, ServerFigures],
     lives: dict[int, LiveFigures],
     pages: dict[int, PageFigures],
@@ -493,52 +338,6 @@ def live_report(lives: dict[int, LiveFigures]) -> list[str]:
         "",
     ]
 
-
-def export_report(sizes: list[int], exports: dict[int, dict[str, Run]], hugo: str | None) -> list[str]:
-    lines = [
-        "## Export",
-        "",
-        "| | " + " | ".join(label(s) for s in sizes) + " |",
-        "|---|" + "---|" * len(sizes),
-    ]
-    names = list(exports[sizes[0]])
-    for name in names:
-        cells = [f"{exports[s][name].seconds:.2f} s, {exports[s][name].peak_mb:.0f} MB" for s in sizes]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines += ["", "Ratios (lower is better for `feeds`):", ""]
-    lines += ["| | " + " | ".join(label(s) for s in sizes) + " |", "|---|" + "---|" * len(sizes)]
-    for name, base in (
-        ("cold export / libyaml parse, one core", "libyaml parse, one core"),
-        ("cold export / naive PyYAML + feedgen", "naive PyYAML + feedgen"),
-        ("cold export / read every file", "read every file"),
-        ("fast path / exact reader, one core", "exact reader alone, one core"),
-        ("cold export / Hugo", HUGO),
-        ("cold export / stories not collapsed", APART_COLD),
-    ):
-        if any(base not in exports[s] for s in sizes):
-            continue
-        top = "fast path, then exact reader, one core" if name.startswith("fast path") else "cold export"
-        cells = [f"{exports[s][top].seconds / exports[s][base].seconds:.2f}" for s in sizes]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    cells = [
-        f"{(exports[s]['one file changed'].seconds - exports[s][APART_ONE].seconds) * 1000:+.0f} ms"
-        for s in sizes
-    ]
-    lines.append("| one file changed, collapsing stories (difference) | " + " | ".join(cells) + " |")
-    lines.append("")
-    if hugo:
-        lines += [
-            f"Hugo (`{hugo}`)",
-            "builds the same corpus, converted into a Hugo site by `bench/hugo.py`, into the same",
-            "feeds: all topics and each topic, in RSS, Atom and JSON Feed, the 50 newest items each",
-            "(`python -m bench.hugo CORPUS WORK` checks that both hold the same items). Each build",
-            "starts from fresh output and cache folders and uses every core; the conversion is not",
-            "timed. `feeds export` also writes the feeds of the selection `hot`, the index page and",
-            "the OPML file.",
-        ]
-    else:
-        lines.append("Hugo was missing, so its rows are left out.")
-    return lines + [""]
 
 
 def server_report(servers: dict[int, ServerFigures]) -> list[str]:
@@ -611,7 +410,7 @@ def main() -> None:
     print(
         hugo_version or "Hugo is missing (not on PATH, and not installable here): the Hugo rows are skipped"
     )
-    exports: dict[int, dict[str, Run]] = {}
+    exports: dict[int, ExportFigures] = {}
     servers: dict[int, ServerFigures] = {}
     pages: dict[int, PageFigures] = {}
     lives: dict[int, LiveFigures] = {}
