@@ -18,6 +18,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from lxml import etree
 from markupsafe import Markup
 
+from .builders.fragments import Fragments
 from .builders.jsonfeed import rfc3339
 from .builders.uri import as_uri
 from .model import UNSCORED, Channel, Item, Link
@@ -57,7 +58,31 @@ def shown_time(moment: datetime) -> str:
 
 
 _templates.filters.update(uri=as_uri, machine_time=rfc3339, shown_time=shown_time)
-_templates.globals.update(stylesheet=Markup(STYLESHEET), policy=POLICY, unscored=UNSCORED)
+_STORY_LINKS = Fragments()
+
+
+def story_links_of(item: Item) -> Markup:
+    """The lists of an item's other tellings and related stories on a page, made once for
+    every page that shows the item (a story told many times lists hundreds)."""
+    [held] = _STORY_LINKS.held([item])
+    if held is None:
+        macro = _templates.get_template("story_links.html").module.story_links  # type: ignore[attr-defined]
+        lists = [
+            macro(classes, heading, stories)
+            for classes, heading, stories in (
+                ("related coverage", "Also covered by", item.coverage),
+                ("related", "Related coverage", item.related),
+            )
+            if stories
+        ]
+        held = "".join(lists).encode()
+        _STORY_LINKS.keep([(item, held)])
+    return Markup(held.decode())
+
+
+_templates.globals.update(
+    stylesheet=Markup(STYLESHEET), policy=POLICY, unscored=UNSCORED, story_links_of=story_links_of
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -507,7 +507,9 @@ def test_a_full_feed_from_the_index_cuts_between_stories_and_items_where_the_ord
     for number in range(6):
         files[f"single{number}.txt"] = telling(f"single{number}", START, heat=60)
         files[f"first{number}.txt"] = telling(f"first{number}", START, heat=60)
-        files[f"later{number}.txt"] = telling(f"later{number}", START + DAY, heat=40, names=(f"first{number}",))
+        files[f"later{number}.txt"] = telling(
+            f"later{number}", START + DAY, heat=40, names=(f"first{number}",)
+        )
     files["hotter.txt"] = telling("hotter", START - DAY, heat=90)
     files["colder.txt"] = telling("colder", START + DAY, heat=10)
     root = write_corpus(files)

@@ -14,13 +14,42 @@ from typing import Any
 import msgspec
 
 from ..model import UNSCORED, Channel, Image, Item, Provider, Related
+from .fragments import Fragments, fill
 from .html import render_body, render_extras
 from .uri import as_uri, host_url
 
 VERSION = "https://jsonfeed.org/version/1.1"
 
 
+_ITEMS = Fragments()
+_NO_ITEMS = b'  "items": []\n}\n'
+
+
 def build_json(channel: Channel, items: Sequence[Item]) -> bytes:
+    """The JSON Feed of ``items``: each item's bytes made once (see :mod:`.fragments`). An
+    item is formatted on its own, then indented to its depth in the document, as the whole
+    document's formatting would: strings hold no line break."""
+    frame = json_document(channel, ())
+    if not items:
+        return frame
+    if not frame.endswith(_NO_ITEMS):
+        raise AssertionError("the list of items is not where it belongs")  # the frame changed
+    made = _ITEMS.held(items)
+    missing = [item for item, data in zip(items, made, strict=True) if data is None]
+    new = [(item, _indented(dump(_item(item)))) for item in missing]
+    _ITEMS.keep(new)
+    body = b",\n".join(fill(made, (data for _, data in new)))
+    return frame.removesuffix(_NO_ITEMS) + b'  "items": [\n' + body + b"\n  ]\n}\n"
+
+
+def _indented(formatted: bytes) -> bytes:
+    """An item's formatted bytes as they are in the list of items: four spaces further in,
+    with no line end."""
+    return b"\n".join(b"    " + line for line in formatted.rstrip(b"\n").split(b"\n"))
+
+
+def json_document(channel: Channel, items: Sequence[Item]) -> bytes:
+    """The JSON Feed of ``items``, formatted as a whole."""
     feed: dict[str, Any] = {
         "version": VERSION,
         "title": channel.title,

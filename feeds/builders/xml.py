@@ -34,6 +34,7 @@ from lxml import etree
 
 from ..model import Channel, Image, Item, Provider
 from . import Format
+from .fragments import Fragments, assembled
 from .html import render_body, render_extras
 from .uri import as_uri, host_url
 
@@ -48,10 +49,40 @@ _REFERENCES = ((b"&amp;", b"&#x26;"), (b"&lt;", b"&#x3C;"), (b"&gt;", b"&#x3E;")
 _PLAIN_TEXT = re.compile(rb"(<(title|category|dc:creator|summary|subtitle|name)(?: [^>]*)?>)([^<]*)(</\2>)")
 
 
+_RSS_ITEMS = Fragments()
+_ATOM_ENTRIES = Fragments()
+
+
 def build_rss(channel: Channel, items: Sequence[Item]) -> bytes:
+    """The RSS document of ``items``: each item's bytes made once (see :mod:`.fragments`)."""
+    return assembled(
+        items,
+        _RSS_ITEMS,
+        lambda missing: rss_document(channel, missing, has_items=bool(items)),
+        b"    <item>\n",
+        b"    </item>\n",
+        b"  </channel>",
+    )
+
+
+def build_atom(channel: Channel, items: Sequence[Item]) -> bytes:
+    """The Atom document of ``items``: each entry's bytes made once (see :mod:`.fragments`)."""
+    return assembled(
+        items,
+        _ATOM_ENTRIES,
+        lambda missing: atom_document(channel, missing),
+        b"  <entry>\n",
+        b"  </entry>\n",
+        b"</feed>",
+    )
+
+
+def rss_document(channel: Channel, items: Sequence[Item], *, has_items: bool) -> bytes:
+    """The RSS document of ``items``, all made by feedgen; dated as one with items if
+    ``has_items``."""
     fg = _generator(channel)
     # Registered first, so that <pubDate> comes right after feedgen's own item elements.
-    fg.register_extension("dates", _rss_channel(channel, bool(items)), _RssItem, atom=False, rss=True)
+    fg.register_extension("dates", _rss_channel(channel, has_items), _RssItem, atom=False, rss=True)
     fg.load_extension("dc", atom=False, rss=True)
     fg.load_extension("media", atom=False, rss=True)
     # feedgen would format this (under setlocale) even if never set; _rss_channel writes it.
@@ -79,7 +110,8 @@ def build_rss(channel: Channel, items: Sequence[Item]) -> bytes:
     return character_references(bytes(fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)))
 
 
-def build_atom(channel: Channel, items: Sequence[Item]) -> bytes:
+def atom_document(channel: Channel, items: Sequence[Item]) -> bytes:
+    """The Atom document of ``items``, all made by feedgen."""
     fg = _generator(channel)
     fg.register_extension("links", BaseExtension, _EntryLinks, atom=True, rss=False)
     fg.id(as_uri(channel.id))
@@ -252,4 +284,12 @@ class _EntryLinks(BaseEntryExtension):  # type: ignore[misc]
         return entry
 
 
-__all__ = ["Format", "build_atom", "build_rss", "character_references", "rfc822"]
+__all__ = [
+    "Format",
+    "atom_document",
+    "build_atom",
+    "build_rss",
+    "character_references",
+    "rfc822",
+    "rss_document",
+]
