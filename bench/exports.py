@@ -190,8 +190,8 @@ def export_report(sizes: list[int], exports: dict[int, ExportFigures], hugo: str
         "otherwise, which export the same corpus into an index and a folder of their own; each",
         "edit is exported both ways in turn. The synthetic corpus links each item to random",
         "earlier ones, so its earliest items, all within a week, are one story of many tellings,",
-        f"which is in every `hot` feed: {told}. `{STORY_EDIT}` edits the title of one of",
-        "those tellings;",
+        "which is in every `hot` feed:",
+        f"{told}. `{STORY_EDIT}` edits the title of one of those tellings;",
         f"`{SINGLE_EDIT}` that of an item which names no other and which no other names.",
         "",
     ]
