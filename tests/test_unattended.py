@@ -457,6 +457,7 @@ def test_ctrl_c_during_an_export_exits_130_and_leaves_every_file_whole(
     assert first.returncode == 0
     old = read_all(site)
     environ = {name: value for name, value in os.environ.items() if not name.startswith("FEEDS_")}
+    listed = (site / MANIFEST).stat().st_ino
     process = subprocess.Popen(
         [sys.executable, "-m", "feeds", "export", str(corpus), str(site), "--base-url", "http://b.test/"],
         cwd=work,
@@ -465,7 +466,11 @@ def test_ctrl_c_during_an_export_exits_130_and_leaves_every_file_whole(
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(1.0)
+    # Ctrl-C once the round has begun: the export lists what it will write before it renders.
+    deadline = time.monotonic() + 30
+    while process.poll() is None and (site / MANIFEST).stat().st_ino == listed:
+        assert time.monotonic() < deadline, "the export never began its round"
+        time.sleep(0.002)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
     if process.returncode == 0:
