@@ -10,6 +10,7 @@ a big export; this does many of a small one, so that kills land in every phase.
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import re
@@ -78,7 +79,11 @@ def test_an_export_killed_at_50_random_moments_never_leaves_a_partial_or_invalid
     seed = random.randrange(1 << 32)
     rng = random.Random(seed)
     mixed = finished = 0
-    for run in range(KILLS):
+    # At least KILLS kills; more, up to four times as many, while too few of them have come
+    # while files were being replaced (a short part of an export, at its end).
+    for run in itertools.count():
+        if run >= KILLS and (mixed >= 3 or run >= 4 * KILLS):
+            break
         base = BASES[run % 2]
         delay = rng.uniform(0.3, 1.05) * duration
         chosen = rng.choice(SIGNALS)
