@@ -20,7 +20,7 @@ from ..stories import Collapse, story
 from ..topics import TopicIndex, topic_key
 from . import grouping
 from .store import batches, load
-from .tellings import KeptCounts, StoryRow, Told, find_stories, order_key
+from .tellings import CountChanges, StoryRow, Told, find_stories, order_key
 
 if TYPE_CHECKING:
     from . import CorpusIndex
@@ -44,7 +44,7 @@ class IndexedSelection:
         self._answers_lock = threading.Lock()
         self._fingerprints: dict[Query, str] = {}
         self._counts: dict[Query, int] = {}
-        self._kept_told: tuple[str | None, KeptCounts] | None = None
+        self._kept_told: tuple[str | None, CountChanges] | None = None
         self._made: dict[tuple[str | None, str], Item] = {}
         """The item of each story the index keeps, by version and digest, once made."""
         self._told_in: tuple[str | None, Told | None, str] = (None, Told(), "[]")
@@ -161,12 +161,12 @@ class IndexedSelection:
         )
         return db.execute(sql, args).fetchall()
 
-    def _kept_counts(self, db: sqlite3.Connection) -> KeptCounts:
+    def _kept_counts(self, db: sqlite3.Connection) -> CountChanges:
         """What the stories the index keeps, and their tellings, are selected by: read once
         a version, for the counts of every feed."""
         held = self._kept_told
         if held is None or held[0] != self._told_in[0]:
-            held = self._kept_told = (self._told_in[0], KeptCounts(db))
+            held = self._kept_told = (self._told_in[0], CountChanges.kept(db))
         return held[1]
 
     def _kept(

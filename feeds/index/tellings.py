@@ -27,7 +27,7 @@ class Selected:
     topics: frozenset[str]
 
     def matches(self, query: Query) -> bool:
-        """Whether ``query`` selects it, its topic aside (see :meth:`Told.of_topic`)."""
+        """Whether ``query`` selects it, its topic aside."""
         return selects(query, self.heat, self.quality)
 
 
@@ -72,25 +72,17 @@ class Told:
         story_names: Counter[str] | None = None,
     ) -> None:
         self.stories = sorted(stories, key=lambda story: story.order_key(Order.LATEST))
-        self.tellings = list(tellings)
         self.told_names = told_names or Counter()
         self.story_names = story_names or Counter()
         self.paths_json = json.dumps([path for story in self.stories for path in story.paths])
-        self._stories_by_topic: dict[str, list[StoryRow]] = {}
-        self._tellings_by_topic: dict[str, list[Selected]] = {}
+        self._stories_by_topic: dict[str | None, list[StoryRow]] = {None: self.stories}
         for story in self.stories:
             for key in story.topics:
                 self._stories_by_topic.setdefault(key, []).append(story)
-        for telling in self.tellings:
-            for key in telling.topics:
-                self._tellings_by_topic.setdefault(key, []).append(telling)
-
-    def of_topic(self, query: Query) -> tuple[list[StoryRow], list[Selected]]:
-        """The stories and the tellings in the topic of ``query`` (every one, for none)."""
-        if query.topic is None:
-            return self.stories, self.tellings
-        key = topic_key(query.topic)
-        return self._stories_by_topic.get(key, []), self._tellings_by_topic.get(key, [])
+        self._changes = CountChanges(
+            ((keys(story), story.heat, story.quality) for story in self.stories),
+            ((keys(telling), telling.heat, telling.quality) for telling in tellings),
+        )
 
     def counts(self) -> tuple[int, int]:
         """How many tellings, and how many stories they are."""
@@ -98,7 +90,8 @@ class Told:
 
     def matching(self, query: Query) -> list[StoryRow]:
         """The stories ``query`` selects, in its order, at most its limit."""
-        found = [story for story in self.of_topic(query)[0] if story.matches(query)]
+        key = None if query.topic is None else topic_key(query.topic)
+        found = [story for story in self._stories_by_topic.get(key, []) if story.matches(query)]
         if query.order is not Order.LATEST:
             found.sort(key=lambda story: story.order_key(query.order))
         return found[: query.limit]
@@ -106,9 +99,7 @@ class Told:
     def count_change(self, query: Query) -> int:
         """How many more items ``query`` selects with the tellings told as stories (than
         with each telling an item of its own): fewer, as a rule."""
-        stories, tellings = self.of_topic(query)
-        shown = sum(1 for story in stories if story.matches(query))
-        return shown - sum(1 for telling in tellings if telling.matches(query))
+        return self._changes.count_change(query)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,22 +206,38 @@ def keys(selected: Selected) -> str:
 HeatQuality = tuple[int, int | None]
 
 
-class KeptCounts:
-    """What the stories the index keeps (see :mod:`.grouping`) and their tellings are
-    selected by, read once a version as plain rows by topic key (the counts of every feed
-    of a large corpus need thousands of them), for :meth:`count_change`; and
-    ``told_names``, each telling's topic names as the index counts them."""
+Selects = tuple[str, int, int | None]
+"""What a query selects a story or a telling by: its topic keys (joined), heat and quality."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._stories = self._by_topic(db.execute("SELECT topics, heat, quality FROM stories"))
-        self._tellings = self._by_topic(db.execute("SELECT topics, heat, quality FROM item_story"))
-        self.told_names: Counter[str] = Counter()
+
+class CountChanges:
+    """What stories told more than once and their tellings are selected by, as plain rows
+    by topic key (the counts of every feed of a large corpus need thousands of them), for
+    :meth:`count_change`; and ``told_names``, each telling's topic names as the index
+    counts them, where they are known."""
+
+    def __init__(
+        self, stories: Iterable[Selects], tellings: Iterable[Selects], told_names: Counter[str] | None = None
+    ) -> None:
+        self._stories = self._by_topic(stories)
+        self._tellings = self._by_topic(tellings)
+        self.told_names = told_names or Counter()
+
+    @classmethod
+    def kept(cls, db: sqlite3.Connection) -> CountChanges:
+        """Those of the stories the index keeps (see :mod:`.grouping`), read once a version."""
+        told_names: Counter[str] = Counter()
         for names, count in db.execute("SELECT names, count(*) FROM item_story GROUP BY names"):
             for name in names.split(TOPICS_APART) if names else ():
-                self.told_names[name] += count
+                told_names[name] += count
+        return cls(
+            db.execute("SELECT topics, heat, quality FROM stories"),
+            db.execute("SELECT topics, heat, quality FROM item_story"),
+            told_names,
+        )
 
     @staticmethod
-    def _by_topic(rows: Iterable[tuple[str, int, int | None]]) -> dict[str | None, list[HeatQuality]]:
+    def _by_topic(rows: Iterable[Selects]) -> dict[str | None, list[HeatQuality]]:
         """Each row's heat and quality, under ``None`` and under each of its topic keys."""
         alike: dict[str, list[HeatQuality]] = {}  # by topics: far fewer than rows
         for topics, heat, quality in rows:
@@ -243,7 +250,7 @@ class KeptCounts:
         return found
 
     def count_change(self, query: Query) -> int:
-        """As :meth:`Told.count_change`, for the stories the index keeps."""
+        """How many more items ``query`` selects with the tellings told as stories."""
         key = None if query.topic is None else topic_key(query.topic)
         stories, tellings = self._stories.get(key, []), self._tellings.get(key, [])
         return self._matching(stories, query) - self._matching(tellings, query)
