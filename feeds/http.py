@@ -9,6 +9,7 @@ from datetime import datetime
 from werkzeug.datastructures import ETags
 from werkzeug.http import http_date, parse_accept_header, parse_date, parse_etags
 
+from .archives import parse_archive_path
 from .builders import FEED_FORMATS
 from .builders.uri import as_uri
 from .catalogue import FEEDS_PREFIX, INDEX_PATH
@@ -18,6 +19,8 @@ from .publication import HTML_TYPE, Document, Params
 from .websub.links import hub_links
 
 STATUS_LINES = {200: "200 OK", 304: "304 Not Modified"}
+CLOSED_ARCHIVE_CACHE = "public, max-age=31536000, immutable"
+"""The Cache-Control of a closed archive: a year, and never revalidated while fresh."""
 VARY = "Accept-Encoding"
 NEGOTIATED_VARY = "Accept-Encoding, Sec-Fetch-Dest"
 """The Vary of a feed's answers: a browser's navigation gets its page, everyone else the feed."""
@@ -63,7 +66,10 @@ def document_headers(
     """The headers of every answer of a document, 200 or 304, in either encoding."""
     headers = [
         ("Last-Modified", http_date(document.last_modified)),
-        ("Cache-Control", f"public, max-age={settings.cache_max_age}"),
+        (
+            "Cache-Control",
+            CLOSED_ARCHIVE_CACHE if document.closed else f"public, max-age={settings.cache_max_age}",
+        ),
         ("Vary", vary),
         ("X-Content-Type-Options", "nosniff"),
     ]
@@ -129,5 +135,6 @@ def link_header(path: str, params: Params, settings: Settings) -> str:
     for fmt in FEED_FORMATS:
         rel = "self" if fmt.value == ext else "alternate"
         links.append(f'<{as_uri(f"{base}.{fmt.value}{suffix}")}>; rel="{rel}"; type="{fmt.media_type}"')
-    links += hub_links(params.hubs(settings))
+    if parse_archive_path(path) is None:  # hubs tell of the current documents only
+        links += hub_links(params.hubs(settings))
     return ", ".join(links)

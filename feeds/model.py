@@ -114,6 +114,23 @@ class Link:
 
 
 @dataclass(frozen=True, slots=True)
+class History:
+    """Where a feed document stands in its feed's history (RFC 5005): a current document
+    that holds every item (``complete``), or that names its newest archive; or an archive,
+    with the current document and its older and newer neighbours."""
+
+    complete: bool = False
+    archive: bool = False
+    current: str | None = None
+    prev_archive: str | None = None
+    next_archive: str | None = None
+
+
+NO_HISTORY = History()
+"""What a feed made from a query's parameters says of its history: nothing."""
+
+
+@dataclass(frozen=True, slots=True)
 class Channel:
     """What a feed says about itself; everything absolute, nothing read from a clock.
 
@@ -133,3 +150,4 @@ class Channel:
     logo: str | None = None
     hubs: tuple[str, ...] = ()
     """WebSub hubs that tell of changes of this feed, whose topic is ``self_link``."""
+    history: History = NO_HISTORY

@@ -18,7 +18,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from lxml import etree
 from markupsafe import Markup
 
-from .builders.fragments import Fragments
+from .builders.fragments import Fragments, fill
 from .builders.jsonfeed import rfc3339
 from .builders.uri import as_uri
 from .model import UNSCORED, Channel, Item, Link
@@ -123,6 +123,11 @@ class FeedPage:
     """How the items are ordered, in words: ``newest first``."""
     min_heat: int | None = None
     min_quality: int | None = None
+    older_href: str | None = None
+    """The page of the items just older than these, if any: the newest archive's, or an
+    archive's older neighbour."""
+    newer_href: str | None = None
+    """The page of the items just newer (an archive's newer neighbour, or the feed's own)."""
 
 
 def render_index(
@@ -159,11 +164,30 @@ def render_index(
     return page.encode()
 
 
+_PAGE_ITEMS = Fragments()
+
+
+def _shown_items(page: FeedPage) -> list[Markup]:
+    """The markup of each item of ``page``, made once for every page that shows it with the
+    same links to its topics' pages (relative: the same from every page of a folder)."""
+    variants = [tuple(page.topic_hrefs.get(name) for name in item.topics) for item in page.items]
+    held = _PAGE_ITEMS.held(page.items, variants)
+    template = _templates.get_template("page_item.html")
+    made = [
+        (item, template.render(item=item, topic_hrefs=page.topic_hrefs).removesuffix("\n").encode())
+        for item, data in zip(page.items, held, strict=True)
+        if data is None
+    ]
+    _PAGE_ITEMS.keep(made, [variant for variant, data in zip(variants, held, strict=True) if data is None])
+    return [Markup(data.decode()) for data in fill(held, (data for _, data in made))]
+
+
 def render_page(page: FeedPage) -> bytes:
     """A feed's page: how to subscribe, then every item in the feed's order."""
     html = _templates.get_template("feed.html").render(
         channel=page.channel,
         items=page.items,
+        shown_items=_shown_items(page),
         site_title=page.site_title,
         index_href=page.index_href,
         feeds=page.feeds,
@@ -171,6 +195,8 @@ def render_page(page: FeedPage) -> bytes:
         order=page.order,
         min_heat=page.min_heat,
         min_quality=page.min_quality,
+        older_href=page.older_href,
+        newer_href=page.newer_href,
     )
     return html.encode()
 

@@ -14,10 +14,11 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from . import __version__
+from .archives import Archive, Archives, label_date
 from .builders import FEED_FORMATS, Format, build
 from .catalogue import INDEX_PATH, OPML_PATH, Catalogue, FeedSpec, relative
 from .config import Settings
-from .model import Channel, Item, Link
+from .model import NO_HISTORY, Channel, History, Item, Link
 from .pages import FeedEntry, FeedPage, PageLink, render_index, render_opml, render_page
 from .select import EMPTY, Order, Query, Selection, Source
 from .websub.links import hub_urls
@@ -34,6 +35,8 @@ class Document:
     body: bytes
     content_type: str
     last_modified: datetime
+    closed: bool = False
+    """Whether it is a closed archive, which changes only when an item of its own span does."""
     etag: str = field(init=False)
     """A strong validator: a hash of the bytes, quoted."""
 
@@ -91,6 +94,15 @@ class Publication:
         self.settings = settings
         self.selection = source
         self.catalogue = Catalogue(source.topics, settings.selections)
+        self.archives = Archives(
+            self.catalogue,
+            lambda spec: source.dates(self.query(spec)),
+            shown=settings.feed_limit,
+            # No more than a current document shows: so a feed with archives has two or more,
+            # each with a neighbour, and the newest one's items are all in the current document.
+            size=min(settings.archive_size, settings.feed_limit),
+            enabled=settings.archives,
+        )
         self._settings_key = f"{__version__}\n{settings.documents_key()}"
         self._entries: dict[bool, list[FeedEntry]] = {}
 
@@ -116,50 +128,102 @@ class Publication:
         return self.selection.query(self.query(spec, params))
 
     def channel(
-        self, spec: FeedSpec, fmt: Format, items: Sequence[Item], params: Params = DEFAULT_PARAMS
+        self,
+        spec: FeedSpec,
+        fmt: Format,
+        items: Sequence[Item],
+        params: Params = DEFAULT_PARAMS,
+        archive: Archive | None = None,
     ) -> Channel:
-        """What the feed ``spec`` says about itself in format ``fmt`` (its page included):
-        its home is its page, its alternates the feed formats other than ``fmt``."""
+        """What the feed ``spec`` (or its ``archive``) says about itself in format ``fmt``
+        (its page included): its home is its page, its alternates the feed formats other
+        than ``fmt``. An archive has the id of the feed it is part of."""
         # An empty feed still says when the site last changed, not 1970.
         updated = max((item.updated_at for item in items), default=self.updated)
         suffix = params.suffix()
-        self_link = Link(self.url(spec.path(fmt)) + suffix, fmt.media_type)
+        path = spec.path if archive is None else archive.path
+        self_link = Link(self.url(path(fmt)) + suffix, fmt.media_type)
+        title = self.title(spec)
+        if archive is not None:
+            title += f", archive from {label_date(archive.label)}"
         return Channel(
-            id=self_link.href,
-            title=self.title(spec),
+            id=self.url(spec.path(fmt)) + suffix,
+            title=title,
             description=f"{self.settings.site_description} {spec.name}.",
-            home_url=self.url(spec.path(Format.HTML)) + suffix,
+            home_url=self.url(path(Format.HTML)) + suffix,
             self_link=self_link,
             updated=updated,
             language=self.settings.language,
             alternates=tuple(
-                Link(self.url(spec.path(other)) + suffix, other.media_type)
+                Link(self.url(path(other)) + suffix, other.media_type)
                 for other in FEED_FORMATS
                 if other is not fmt
             ),
             icon=self.settings.icon,
             logo=self.settings.logo,
-            hubs=params.hubs(self.settings),
+            hubs=params.hubs(self.settings) if archive is None else (),
+            history=self.history(spec, fmt, params, archive),
         )
 
-    def feed(self, spec: FeedSpec, fmt: Format, params: Params = DEFAULT_PARAMS) -> Document:
-        """The feed ``spec`` in feed format ``fmt``."""
-        items = self.items(spec, params)
-        channel = self.channel(spec, fmt, items, params)
-        body = build(fmt, channel, items)
-        return Document(body, f"{fmt.media_type}; charset=utf-8", channel.updated)
+    def history(
+        self, spec: FeedSpec, fmt: Format, params: Params = DEFAULT_PARAMS, archive: Archive | None = None
+    ) -> History:
+        """Where the document of ``spec`` (or of its ``archive``) in ``fmt`` stands in the
+        feed's history. A feed made from a request's parameters has none."""
+        if not self.archives.enabled or params.query_string():
+            return NO_HISTORY
+        older, newer = self.neighbours(spec, archive)
+        if archive is None:
+            return History(complete=older is None, prev_archive=self._url_of(older, fmt))
+        return History(
+            archive=True,
+            current=self.url(spec.path(fmt)),
+            prev_archive=self._url_of(older, fmt),
+            next_archive=self._url_of(newer, fmt),
+        )
 
-    def page(self, spec: FeedSpec, params: Params = DEFAULT_PARAMS) -> Document:
-        """The HTML page of the feed ``spec``: the same channel and items as its feeds."""
-        items = self.items(spec, params)
-        channel = self.channel(spec, Format.HTML, items, params)
-        path = spec.path(Format.HTML)
+    def _url_of(self, archive: Archive | None, fmt: Format) -> str | None:
+        return None if archive is None else self.url(archive.path(fmt))
+
+    def neighbours(self, spec: FeedSpec, archive: Archive | None) -> tuple[Archive | None, Archive | None]:
+        """The archives just older and just newer than ``archive`` (or than the current
+        document of ``spec``, whose older neighbour is its newest archive)."""
+        if archive is None:
+            return self.archives.newest(spec), None
+        return self.archives.get(spec, archive.older), self.archives.get(spec, archive.newer)
+
+    def feed(
+        self, spec: FeedSpec, fmt: Format, params: Params = DEFAULT_PARAMS, archive: Archive | None = None
+    ) -> Document:
+        """The feed ``spec`` (or its ``archive``) in feed format ``fmt``."""
+        items = self._items(spec, params, archive)
+        channel = self.channel(spec, fmt, items, params, archive)
+        body = build(fmt, channel, items)
+        closed = archive is not None and archive.closed
+        return Document(body, f"{fmt.media_type}; charset=utf-8", channel.updated, closed)
+
+    def _items(self, spec: FeedSpec, params: Params, archive: Archive | None) -> list[Item]:
+        if archive is None:
+            return self.items(spec, params)
+        return self.selection.query(archive.query(self.query(spec)))
+
+    def page(
+        self, spec: FeedSpec, params: Params = DEFAULT_PARAMS, archive: Archive | None = None
+    ) -> Document:
+        """The HTML page of the feed ``spec`` (or of its ``archive``): the same channel and
+        items as its feeds, with links to the pages of older and newer items."""
+        items = self._items(spec, params, archive)
+        channel = self.channel(spec, Format.HTML, items, params, archive)
+        at = spec.path if archive is None else archive.path
+        path = at(Format.HTML)
         query = self.query(spec, params)
         suffix = params.suffix()
         feeds = [
-            PageLink(relative(spec.path(fmt), path) + suffix, link.media_type, fmt.label, link.href)
+            PageLink(relative(at(fmt), path) + suffix, link.media_type, fmt.label, link.href)
             for fmt, link in zip(FEED_FORMATS, channel.alternates, strict=True)
         ]
+        older, newer = self.neighbours(spec, archive) if channel.history is not NO_HISTORY else (None, None)
+        newer_path = newer.path(Format.HTML) if newer else (spec.path(Format.HTML) if archive else None)
         body = render_page(
             FeedPage(
                 channel=channel,
@@ -171,9 +235,11 @@ class Publication:
                 order=_ORDER_WORDS[query.order],
                 min_heat=query.min_heat,
                 min_quality=query.min_quality,
+                older_href=relative(older.path(Format.HTML), path) if older else None,
+                newer_href=newer_path and relative(newer_path, path),
             )
         )
-        return Document(body, HTML_TYPE, channel.updated)
+        return Document(body, HTML_TYPE, channel.updated, archive is not None and archive.closed)
 
     def _topic_hrefs(self, items: list[Item], path: str) -> dict[str, str]:
         """The link from the page at ``path`` to the page of each topic of ``items``, by
@@ -225,10 +291,11 @@ class Publication:
         return Document(body, OPML_TYPE, self.updated)
 
     def paths(self) -> Iterator[str]:
-        """The URL path of every document with default parameters."""
+        """The URL path of every document with default parameters, archives last."""
         yield INDEX_PATH
         yield OPML_PATH
         yield from self.catalogue.feed_paths()
+        yield from self.archives.paths()
 
     def fingerprint(self, path: str, params: Params = DEFAULT_PARAMS) -> str | None:
         """A digest of everything the document at ``path`` is made of, found without
@@ -240,10 +307,20 @@ class Publication:
             digest.update(repr(self.updated).encode())
             return digest.hexdigest()
         found = self.catalogue.find(path)
+        archive = None
         if found is None:
-            return None
-        spec, fmt = found
-        items = self.selection.fingerprint(self.query(spec, params))
+            in_archive = self.archives.find(path)
+            if in_archive is None:
+                return None
+            archive, fmt = in_archive
+            spec, params = archive.spec, DEFAULT_PARAMS
+            items = self.selection.fingerprint(archive.query(self.query(spec)))
+        else:
+            spec, fmt = found
+            items = self.selection.fingerprint(self.query(spec, params))
+        # Where it stands in the feed's history: its neighbours, by name.
+        older, newer = self.neighbours(spec, archive)
+        digest.update(f"{older and older.label} {newer and newer.label} {archive}\n".encode())
         digest.update(f"{spec!r}\n{items}".encode())
         if items == EMPTY:
             digest.update(repr(self.updated).encode())  # the date an empty feed shows
@@ -260,12 +337,24 @@ class Publication:
         if path == OPML_PATH:
             return self.opml()
         found = self.catalogue.find(path)
-        if found is None:
+        if found is not None:
+            spec, fmt = found
+            return self.feed(spec, fmt, params) if fmt.is_feed else self.page(spec, params)
+        in_archive = self.archives.find(path)  # an archive takes no parameters
+        if in_archive is None:
             return None
-        spec, fmt = found
-        return self.feed(spec, fmt, params) if fmt.is_feed else self.page(spec, params)
+        archive, fmt = in_archive
+        return (
+            self.feed(archive.spec, fmt, archive=archive)
+            if fmt.is_feed
+            else self.page(archive.spec, archive=archive)
+        )
 
     def page_path(self, path: str) -> str | None:
-        """The path of the page of the feed at ``path``; ``None`` if ``path`` is no feed."""
+        """The path of the page of the feed (or archive) at ``path``; ``None`` if ``path`` is
+        no feed."""
         found = self.catalogue.find(path)
-        return found[0].path(Format.HTML) if found and found[1].is_feed else None
+        if found is not None:
+            return found[0].path(Format.HTML) if found[1].is_feed else None
+        in_archive = self.archives.find(path)
+        return in_archive[0].path(Format.HTML) if in_archive and in_archive[1].is_feed else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -26,13 +27,16 @@ class Order(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Query:
     """Which items a feed holds. ``topic`` is a topic name, matched case-insensitively;
-    ``limit`` is the most items it gives (``None``: all)."""
+    ``limit`` is the most items it gives (``None``: all); ``since`` and ``until``, in
+    seconds since the epoch, keep those published in ``[since, until)`` (an archive's)."""
 
     topic: str | None = None
     min_heat: int | None = None
     min_quality: int | None = None
     order: Order = Order.LATEST
     limit: int | None = None
+    since: int | None = None
+    until: int | None = None
 
     def __post_init__(self) -> None:
         if self.limit is not None and self.limit < 0:
@@ -67,6 +71,11 @@ class Source(Protocol):
 
     def fingerprint(self, query: Query) -> str:
         """A digest of what ``query`` gives: equal digests, equal items."""
+        ...
+
+    def dates(self, query: Query) -> list[int]:
+        """The date (in seconds since the epoch) of every item ``query`` matches, whatever
+        its limit, oldest first: what a feed's archives are cut by."""
         ...
 
 
@@ -129,6 +138,10 @@ class Selection:
                 if (low_heat is None or (item.heat != UNSCORED and item.heat >= low_heat))
                 and (low_quality is None or (item.quality is not None and item.quality >= low_quality))
             ]
+        if query.since is not None or query.until is not None:
+            since = -math.inf if query.since is None else query.since
+            until = math.inf if query.until is None else query.until
+            pool = [item for item in pool if since <= records.seconds(item.published_at) < until]
         if query.order is Order.LATEST:
             return pool[: query.limit] if query.limit is not None else list(pool)
         key = _hot_key
@@ -138,6 +151,9 @@ class Selection:
 
     def count(self, query: Query) -> int:
         return len(self.query(replace(query, limit=None)))
+
+    def dates(self, query: Query) -> list[int]:
+        return sorted(records.seconds(item.published_at) for item in self.query(replace(query, limit=None)))
 
     def fingerprint(self, query: Query) -> str:
         digest = hashlib.blake2b(digest_size=16)

@@ -52,6 +52,8 @@ MEANINGS = {
     "selections": "named heat selections: /feeds/NAME/... holds items with heat >= N",
     "collapse": "whether one story told by several providers is shown as one item",
     "collapse_days": "the most days apart two linked tellings may be and still be one story",
+    "archives": "whether a feed whose items do not all fit in it has archives",
+    "archive_size": "the most items an archive holds",
     "watch_interval": "seconds between two looks at every file, where the corpus is polled",
     "watcher": "how a watched corpus is watched: auto, notify or poll",
     "index": "the corpus index file (memory: none kept); unset, one in the user's cache folder",

@@ -104,7 +104,8 @@ def create_app(
         endpoint = app.extensions["feeds-hub"] = Endpoint(settings)
 
         def is_feed(path: str) -> bool:
-            return site.version.publication.page_path(path) is not None  # a page is no topic
+            found = site.version.publication.catalogue.find(path)  # a page or an archive is no topic
+            return found is not None and found[1].is_feed
 
         topic_of = topic_checker(settings, is_feed)
 

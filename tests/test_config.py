@@ -51,6 +51,8 @@ logo = "https://toml.example/logo.png"
 selections = { top = 80, hot = 50 }
 collapse = false
 collapse-days = 3
+archives = false
+archive-size = 12
 watch_interval = 0.5
 watcher = "poll"
 index = "cache/news.sqlite3"
@@ -84,6 +86,8 @@ log_format = "json"
         selections={"hot": 50, "top": 80},
         collapse=False,
         collapse_days=3,
+        archives=False,
+        archive_size=12,
         watch_interval=0.5,
         watcher=Mode.POLL,
         index=str(tmp_path / "cache/news.sqlite3"),  # relative to the pyproject.toml too
@@ -114,6 +118,7 @@ log_format = "json"
     assert from_env.max_deletes == DeleteLimit(files=10)
     assert (from_env.log_level, from_env.log_format) == ("debug", "text")
     assert (from_env.collapse, from_env.collapse_days) == (False, 30)
+    assert (from_env.archives, from_env.archive_size) == (False, 3)
     assert from_env.collapsing is None and settings.collapsing is None
     assert Settings().collapsing is not None and Settings().collapsing.days == 7
 
@@ -135,6 +140,8 @@ ENV_VALUES = {
     "selections": "b-2=2, a=1",
     "collapse": "0",
     "collapse_days": "30",
+    "archives": "0",
+    "archive_size": "3",
     "watch_interval": "1.5",
     "watcher": "notify",
     "index": "memory",

@@ -66,7 +66,10 @@ _HTML_TAGS = frozenset(
 )
 _UNSAFE_TAGS = frozenset({"script", "style", "iframe", "object", "embed", "meta", "link", "base", "form"})
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")
-_ATOM_RELS = frozenset({"alternate", "related", "self", "enclosure", "via", "hub"})
+# The W3C validator's relations (src/feedvalidator/link.py), RFC 5005's among them.
+_ATOM_RELS = frozenset(
+    {"alternate", "related", "self", "enclosure", "via", "hub", "current", "prev-archive", "next-archive"}
+)
 _MEDIUMS = frozenset({"image", "audio", "video", "document", "executable"})
 
 
@@ -349,13 +352,14 @@ def _json_validator() -> Any:
     return jsonschema.Draft4Validator(resource.contents, registry=registry)
 
 
-def check_json(body: bytes, url: str) -> dict[str, Any]:
-    """Valid JSON Feed 1.1 served at ``url``; returns the parsed document."""
+def check_json(body: bytes, url: str, *, feed_url: str | None = None) -> dict[str, Any]:
+    """Valid JSON Feed 1.1 served at ``url`` (an archive of the feed at ``feed_url``);
+    returns the parsed document."""
     assert body.endswith(b"\n") and not body.startswith(b"\xef\xbb\xbf")
     feed: dict[str, Any] = json.loads(body)
     _json_validator().validate(feed)
     assert feed["version"] == "https://jsonfeed.org/version/1.1"
-    assert feed["feed_url"] == url
+    assert feed["feed_url"] == (feed_url or url)
     assert_uri(feed["home_page_url"], "home_page_url")
     ids = [item["id"] for item in feed["items"]]
     assert len(set(ids)) == len(ids), f"duplicate ids: {ids}"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 
 from ..model import Item
 
@@ -43,7 +43,7 @@ class Fragments:
     """The bytes of items in one format, by item (all its fields: the key of its output)."""
 
     def __init__(self, budget: int = BUDGET) -> None:
-        self._held: OrderedDict[_Key, bytes] = OrderedDict()
+        self._held: OrderedDict[_Key | tuple[_Key, Hashable], bytes] = OrderedDict()
         self._keys: OrderedDict[int, _Key] = OrderedDict()
         """The key of each item seen lately, by identity: the documents of one round hold
         the same item objects, which are hashed once."""
@@ -54,22 +54,24 @@ class Fragments:
     def __len__(self) -> int:
         return len(self._held)
 
-    def held(self, items: Sequence[Item]) -> list[bytes | None]:
-        """The bytes of each of ``items``, ``None`` for those not held."""
+    def held(self, items: Sequence[Item], variants: Sequence[Hashable] = ()) -> list[bytes | None]:
+        """The bytes of each of ``items``, ``None`` for those not held; with ``variants``,
+        those of each item in its variant (what else its bytes depend on)."""
         found: list[bytes | None] = []
         with self._lock:
-            for item in items:
-                key = self._key(item)
+            for number, item in enumerate(items):
+                key = self._key(item, variants[number] if variants else None)
                 data = self._held.get(key)
                 if data is not None:
                     self._held.move_to_end(key)
                 found.append(data)
         return found
 
-    def keep(self, made: Iterable[tuple[Item, bytes]]) -> None:
+    def keep(self, made: Iterable[tuple[Item, bytes]], variants: Sequence[Hashable] = ()) -> None:
+        """Keep the bytes made of each item (in the variant of the same place in ``variants``)."""
         with self._lock:
-            for item, data in made:
-                key = self._key(item)
+            for number, (item, data) in enumerate(made):
+                key = self._key(item, variants[number] if variants else None)
                 if key not in self._held:
                     self._held[key] = data
                     self._size += len(data)
@@ -83,13 +85,13 @@ class Fragments:
             self._keys.clear()
             self._size = 0
 
-    def _key(self, item: Item) -> _Key:
+    def _key(self, item: Item, variant: Hashable = None) -> _Key | tuple[_Key, Hashable]:
         key = self._keys.get(id(item))
         if key is None or key.item is not item:  # the key holds its item: no id is reused meanwhile
             key = self._keys[id(item)] = _Key(item)
             while len(self._keys) > KEYS:
                 self._keys.popitem(last=False)
-        return key
+        return key if variant is None else (key, variant)
 
 
 def assembled(

@@ -54,7 +54,7 @@ def json_document(channel: Channel, items: Sequence[Item]) -> bytes:
         "version": VERSION,
         "title": channel.title,
         "home_page_url": as_uri(channel.home_url),
-        "feed_url": as_uri(channel.self_link.href),
+        "feed_url": as_uri(channel.id),  # an archive's is its feed's
         "description": channel.description,
         "language": channel.language,
         "authors": [{"name": channel.title, "url": as_uri(channel.home_url)}],
@@ -65,6 +65,9 @@ def json_document(channel: Channel, items: Sequence[Item]) -> bytes:
         feed["icon"] = as_uri(channel.logo)
     if channel.hubs:
         feed["hubs"] = [{"type": "WebSub", "url": as_uri(hub)} for hub in channel.hubs]
+    if channel.history.prev_archive:
+        # From the current document through the archives, newest to oldest.
+        feed["next_url"] = as_uri(channel.history.prev_archive)
     feed["items"] = [_item(item) for item in items]
     return dump(feed)
 

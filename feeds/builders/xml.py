@@ -42,6 +42,7 @@ GENERATOR = "feeds"
 """The generator name, with no version: a release must not change the bytes of a feed."""
 
 _ATOM_NS = "http://www.w3.org/2005/Atom"
+HISTORY_NS = "http://purl.org/syndication/history/1.0"
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _REFERENCES = ((b"&amp;", b"&#x26;"), (b"&lt;", b"&#x3C;"), (b"&gt;", b"&#x3E;"))
@@ -124,6 +125,10 @@ def atom_document(channel: Channel, items: Sequence[Item]) -> bytes:
     fg.link(href=as_uri(channel.home_url), rel="alternate", type="text/html")
     for alternate in channel.alternates:
         fg.link(href=as_uri(alternate.href), rel="alternate", type=alternate.media_type)
+    for rel, href in history_links(channel):
+        fg.link(href=as_uri(href), rel=rel, type=channel.self_link.media_type)
+    if channel.history.complete or channel.history.archive:
+        fg.register_extension("history", _history(channel), BaseEntryExtension, atom=True, rss=False)
     if channel.icon:
         fg.icon(as_uri(channel.icon))
     if channel.logo:
@@ -234,6 +239,8 @@ def _rss_channel(channel: Channel, has_items: bool) -> type[BaseExtension]:
 
     class RssChannel(BaseExtension):  # type: ignore[misc]
         def extend_ns(self) -> dict[str, str]:
+            if channel.history.complete or channel.history.archive:
+                return {"atom": _ATOM_NS, "fh": HISTORY_NS}
             return {"atom": _ATOM_NS}
 
         def extend_rss(self, feed: Any) -> Any:
@@ -251,9 +258,50 @@ def _rss_channel(channel: Channel, has_items: bool) -> type[BaseExtension]:
                     rel="alternate",
                     type=link.media_type,
                 )
+            for rel, href in history_links(channel):
+                xml_elem(
+                    f"{{{_ATOM_NS}}}link",
+                    element,
+                    href=as_uri(href),
+                    rel=rel,
+                    type=channel.self_link.media_type,
+                )
+            _mark_history(channel, element)
             return feed
 
     return RssChannel
+
+
+def history_links(channel: Channel) -> list[tuple[str, str]]:
+    """The RFC 5005 links of a feed document: to the current document, and to the
+    archives just older and just newer."""
+    history = channel.history
+    links = [("current", history.current), ("prev-archive", history.prev_archive)]
+    links.append(("next-archive", history.next_archive))
+    return [(rel, href) for rel, href in links if href]
+
+
+def _mark_history(channel: Channel, element: Any) -> None:
+    """``<fh:complete/>`` in a current document that holds every item of its feed, or
+    ``<fh:archive/>`` in an archive (RFC 5005 §2 and §4)."""
+    if channel.history.complete:
+        xml_elem(f"{{{HISTORY_NS}}}complete", element)
+    elif channel.history.archive:
+        xml_elem(f"{{{HISTORY_NS}}}archive", element)
+
+
+def _history(channel: Channel) -> type[BaseExtension]:
+    """A feedgen extension writing :func:`_mark_history`'s element into an Atom feed."""
+
+    class AtomHistory(BaseExtension):  # type: ignore[misc]
+        def extend_ns(self) -> dict[str, str]:
+            return {"fh": HISTORY_NS}
+
+        def extend_atom(self, feed: Any) -> Any:
+            _mark_history(channel, feed)
+            return feed
+
+    return AtomHistory
 
 
 class _RssItem(BaseEntryExtension):  # type: ignore[misc]

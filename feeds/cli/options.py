@@ -172,6 +172,18 @@ def site_options(command: F) -> F:
             help="The most days apart two linked tellings may be and still be one story.",
         ),
         setting_option(
+            "--archives/--no-archives",
+            key="archives",
+            default=None,
+            help="Give every feed whose items do not all fit in it archives (RFC 5005).",
+        ),
+        setting_option(
+            "--archive-size",
+            key="archive_size",
+            type=click.IntRange(1, 10_000),
+            help="The most items an archive holds.",
+        ),
+        setting_option(
             "--hub-url",
             "hubs",
             key="hubs",

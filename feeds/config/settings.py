@@ -51,6 +51,11 @@ class Settings:
     """Whether the tellings of one story by several providers are shown as one item."""
     collapse_days: int = 7
     """The most days apart two linked tellings may be and still be one story."""
+    archives: bool = True
+    """Whether every feed whose items do not fit in it has archives (RFC 5005)."""
+    archive_size: int = 50
+    """The most items an archive holds (unless they were published in the same second), and
+    never more than ``feed_limit``."""
     watch_interval: float = 2.0
     """Seconds between two scans of the corpus for changes, where it is watched by polling."""
     watcher: Mode = Mode.AUTO

@@ -218,6 +218,8 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "selections": _selections,
     "collapse": _bool,
     "collapse_days": _count(0, 3650),
+    "archives": _bool,
+    "archive_size": _count(1, 10_000),
     "watch_interval": _seconds,
     "watcher": _watcher,
     "index": _path_text,

@@ -142,6 +142,12 @@ class IndexedSelection:
         if query.min_quality is not None:
             where += " AND t.quality IS NOT NULL AND t.quality >= ?"
             args.append(query.min_quality)
+        if query.since is not None:
+            where += " AND t.published_at >= ?"
+            args.append(query.since)
+        if query.until is not None:
+            where += " AND t.published_at < ?"
+            args.append(query.until)
         if tellings == KEPT:
             where += " AND t.path NOT IN (SELECT member FROM item_story)"
         elif tellings != "[]":
@@ -265,6 +271,23 @@ class IndexedSelection:
                 found = int(db.execute(f"SELECT count(*) FROM {table} WHERE {where}", args).fetchone()[0])
                 held = self._counts[query] = found + (told or self._kept_counts(db)).count_change(query)
         return held
+
+    def dates(self, query: Query) -> list[int]:
+        # Read as plain dates, not merged as the items of a feed are: their order is the dates'.
+        query = replace(query, limit=None, order=Order.LATEST)
+        with self._version() as db:
+            told, tellings = self._stories(db)
+            table, where, args = self._where(query, tellings)
+            found = [row[0] for row in db.execute(f"SELECT t.published_at FROM {table} WHERE {where}", args)]
+            if told is None:
+                table, where, args = self._where(query, tables=("stories", "story_topics"))
+                found += [
+                    row[0] for row in db.execute(f"SELECT t.published_at FROM {table} WHERE {where}", args)
+                ]
+            else:
+                found += [story.published_at for story in told.matching(query)]
+        found.sort()
+        return found
 
     def query(self, query: Query) -> list[Item]:
         # A feed asks the same query once per format: answer it once.

@@ -51,6 +51,11 @@ class StoryRow(Selected):
         return order_key(order, self.published_at, self.id, self.heat)
 
 
+def in_range(query: Query, at: int) -> bool:
+    """Whether an item of this date is in the range of dates ``query`` keeps."""
+    return (query.since is None or at >= query.since) and (query.until is None or at < query.until)
+
+
 def order_key(order: Order, at: int, story: str, heat: int) -> tuple[int, int, str] | tuple[int, str]:
     """The order of the index's ``ORDER BY`` for a date, an id and a heat."""
     return (-heat, -at, story) if order is Order.HOT else (-at, story)
@@ -91,7 +96,11 @@ class Told:
     def matching(self, query: Query) -> list[StoryRow]:
         """The stories ``query`` selects, in its order, at most its limit."""
         key = None if query.topic is None else topic_key(query.topic)
-        found = [story for story in self._stories_by_topic.get(key, []) if story.matches(query)]
+        found = [
+            story
+            for story in self._stories_by_topic.get(key, [])
+            if story.matches(query) and in_range(query, story.published_at)
+        ]
         if query.order is not Order.LATEST:
             found.sort(key=lambda story: story.order_key(query.order))
         return found[: query.limit]

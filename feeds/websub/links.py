@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
+from ..archives import parse_archive_path
 from ..builders import FEED_FORMATS
 from ..builders.uri import as_uri
 from ..catalogue import FEEDS_PREFIX
@@ -52,7 +53,12 @@ def comparable(url: str) -> str:
 
 
 def written_topics(settings: Settings, names: Iterable[str]) -> list[str]:
-    """The topics of the feed files among ``names`` (relative file names of an export)."""
+    """The topics of the feed files among ``names`` (relative file names of an export): the
+    current documents, not their pages or archives."""
     feeds = FEEDS_PREFIX.lstrip("/")
     suffixes = tuple(f".{fmt.value}" for fmt in FEED_FORMATS)  # a page is no topic
-    return [topic_url(settings, name) for name in names if name.startswith(feeds) and name.endswith(suffixes)]
+    return [
+        topic_url(settings, name)
+        for name in names
+        if name.startswith(feeds) and name.endswith(suffixes) and parse_archive_path(f"/{name}") is None
+    ]
