@@ -45,6 +45,9 @@ class IndexedSelection:
         self._fingerprints: dict[Query, str] = {}
         self._counts: dict[Query, int] = {}
         self._kept_told: tuple[str | None, CountChanges] | None = None
+        self._known_hidden: dict[str, bool] = {}
+        """Whether each link id asked about belongs to items of the corpus none of them
+        visible (see :meth:`_hidden`), for as many as :data:`KNOWN_HIDDEN`."""
         self._made: dict[tuple[str | None, str], Item] = {}
         """The item of each story the index keeps, by version and digest, once made."""
         self._told_in: tuple[str | None, Told | None, str] = (None, Told(), "[]")
@@ -134,8 +137,9 @@ class IndexedSelection:
             args.append(topic_key(query.topic))
         else:
             table, where = f"{tables[0]} AS t", "t.listed = 1"
-        where += " AND t.published_at <= ?"
-        args.append(self._at)
+        # One upper bound, the lower of the two: SQLite ranges over the index by one of them.
+        where += " AND t.published_at < ?"
+        args.append(self._at + 1 if query.until is None else min(query.until, self._at + 1))
         if query.min_heat is not None:
             where += " AND t.heat >= ? AND t.heat != ?"
             args += [query.min_heat, UNSCORED]
@@ -145,9 +149,6 @@ class IndexedSelection:
         if query.since is not None:
             where += " AND t.published_at >= ?"
             args.append(query.since)
-        if query.until is not None:
-            where += " AND t.published_at < ?"
-            args.append(query.until)
         if tellings == KEPT:
             where += " AND t.path NOT IN (SELECT member FROM item_story)"
         elif tellings != "[]":
@@ -371,9 +372,13 @@ class IndexedSelection:
     def _hidden(self, keys: Iterable[str]) -> set[str]:
         """Those of ``keys`` (ids of links) that belong to items of the corpus, none of them
         visible now: as :class:`feeds.select.Selection` decides, over published copies."""
-        hidden: set[str] = set()
-        for marks, batch in batches(sorted(keys)):
-            hidden.update(
+        known = self._known_hidden  # asked again by every archive and feed that shows an item
+        keys = set(keys)
+        hidden = {key for key in keys if known.get(key)}
+        asked = sorted(key for key in keys if key not in known)
+        found: set[str] = set()
+        for marks, batch in batches(asked):
+            found.update(
                 row[0]
                 for row in self._index.db.execute(
                     f"SELECT k.key FROM item_keys AS k JOIN items AS i ON i.path = k.path"
@@ -382,10 +387,14 @@ class IndexedSelection:
                     [*batch, self._at],
                 )
             )
-        return hidden
+        if len(known) < KNOWN_HIDDEN:
+            known.update((key, key in found) for key in asked)
+        return hidden | found
 
 
 KEPT = "kept"
+KNOWN_HIDDEN = 200_000
+"""Link ids whose answer :meth:`IndexedSelection._hidden` keeps (a few megabytes)."""
 """Tellings left out of the items selected because the index keeps their stories."""
 
 
