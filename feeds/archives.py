@@ -27,6 +27,7 @@ from .catalogue import Catalogue, FeedSpec
 from .select import Query
 
 ARCHIVE_FOLDER = "archive"
+OPEN_MARKER = ".open-"
 _TOP_LEVEL = 42
 """Spans of 2**42 seconds (139,000 years) before and after 1970: every date a corpus holds."""
 _LABEL = re.compile(r"(?P<stem>/feeds/.+)/archive/(?P<label>[0-9]{8}-[0-9]{6})\.(?P<ext>[a-z]+)")
@@ -187,6 +188,15 @@ class Archives:
             return None
         archive = self._by_label(found[0]).get(label)
         return (archive, Format(ext)) if archive is not None else None
+
+    def open_markers(self) -> Iterator[str]:
+        """The path of an empty hidden file beside the newest (open) archive of each feed, for
+        a static host to tell it from the closed ones, which it may let be cached for good
+        (see ``docs/nginx.conf``): ``/feeds/ai/archive/.open-20230201-210000``."""
+        for spec in self.catalogue:
+            newest = self.newest(spec)
+            if newest is not None:
+                yield f"{spec.stem}/{ARCHIVE_FOLDER}/{OPEN_MARKER}{newest.label}"
 
     def paths(self) -> Iterator[str]:
         """The path of every archive of every feed, in every format, its page included: in

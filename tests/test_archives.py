@@ -79,11 +79,9 @@ def export(settings: Settings, out: Path) -> list[str]:
 
 
 def snapshot(out: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(out)): p.read_bytes()
-        for p in out.rglob("*")
-        if p.is_file() and ".feeds" not in p.name
-    }
+    """Every document of an export (not its hidden files) and its bytes."""
+    files = (p for p in out.rglob("*") if p.is_file() and not p.name.startswith("."))
+    return {str(p.relative_to(out)): p.read_bytes() for p in files}
 
 
 def archives_of(out: Path, stem: str) -> list[str]:

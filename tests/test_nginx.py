@@ -25,6 +25,7 @@ import pytest
 from feeds.config import Settings
 from feeds.export import MANIFEST, export_site
 from feeds.pages import HEADER_POLICY
+from feeds.web import create_app
 from tests.conftest import NOW, ROOT
 from tests.test_export import served_paths
 from tests.test_negotiation import check_matrix
@@ -229,3 +230,44 @@ def test_the_documented_configuration_is_the_tested_one() -> None:
     for block in blocks:
         assert block == conf
     assert "@ROOT@" in conf and "@PORT@" in conf
+
+
+def test_nginx_caches_closed_archives_for_good_and_the_open_one_as_the_server_does(tmp_path: Path) -> None:
+    from tests.test_archives import archives_of, settings_of, write
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for number in range(40):
+        write(corpus, number)
+    settings = settings_of(corpus)
+    root = tmp_path / "out"
+    assert export_site(settings, root, now=NOW, gzip_too=True).failures == []
+    client = create_app(settings, clock=lambda: NOW, watch=False).test_client()
+    prefix = tmp_path / "nginx"
+    prefix.mkdir()
+    process, port = start_nginx(root, prefix)
+    try:
+        server = Nginx(port, root)
+        for stem in ("all", "ai", "hot/space"):
+            labels = archives_of(root, stem)
+            assert len(labels) > 2
+            for label in (labels[0], labels[-2], labels[-1]):
+                for ext in ("rss", "atom", "json", "html"):
+                    path = f"/feeds/{stem}/archive/{label}.{ext}"
+                    expected = client.get(path)
+                    status, headers, body = server.get(path)
+                    assert (status, body) == (200, expected.data), path
+                    assert headers["content-type"] == expected.headers["Content-Type"], path
+                    assert headers["cache-control"] == expected.headers["Cache-Control"], path
+                    assert headers.get("content-security-policy") == expected.headers.get(
+                        "Content-Security-Policy"
+                    ), path
+                if label != labels[-1]:
+                    assert headers["cache-control"].endswith("immutable")
+                path = f"/feeds/{stem}/archive/{label}.rss"
+                page = client.get(f"/feeds/{stem}/archive/{label}.html").data
+                check_matrix(server.fetch, path, client.get(path).data, page)
+        status, _, _ = server.get(f"/feeds/ai/archive/.open-{archives_of(root, 'ai')[-1]}")
+        assert status == 404
+    finally:
+        stop(process)

@@ -106,6 +106,8 @@ class Exporter:
         names = [file_path(path) for path in paths]
         if self.gzip_too:
             names += [name + ".gz" for name in names]
+        markers = [file_path(path) for path in publication.archives.open_markers()]
+        names += markers
         previous = tree.read_manifest()
         corpus = str(self.settings.corpus.resolve())
         items = publication.selection.count(Query())
@@ -132,6 +134,12 @@ class Exporter:
             for (_, targets, _), bodies in zip(todo, made, strict=True):
                 for target, body in zip(targets, bodies, strict=True):
                     tree.write(target, body, report)
+        for name in markers:  # empty: what they say is in their names
+            if tree.holds(name, previous.entries.get(name), _MARKER):
+                report.unchanged.append(name)
+            else:
+                tree.write(name, b"", report)
+                todo.append(("", [name], _MARKER))
         tree.commit(report)  # every file of the round durable together, then in place
         placed = {*report.written, *report.unchanged}  # a file not written keeps its old entry
         for _, targets, fingerprint in todo:
@@ -146,6 +154,10 @@ class Exporter:
         done = Manifest(files, {k: v for k, v in entries.items() if k in files}, corpus=corpus, items=items)
         tree.save_manifest(done, report)
         tree.sync()
+
+
+_MARKER = "open archive"
+"""The fingerprint of an open archive's marker file, which is always empty."""
 
 
 def _parent(name: str) -> str:
