@@ -48,6 +48,8 @@ class IndexedSelection:
         self._known_hidden: dict[str, bool] = {}
         """Whether each link id asked about belongs to items of the corpus none of them
         visible (see :meth:`_hidden`), for as many as :data:`KNOWN_HIDDEN`."""
+        self._loaded: dict[str, tuple[bytes, Item]] = {}
+        """The item of each record lately read, by its digest (see :meth:`_load`)."""
         self._made: dict[tuple[str | None, str], Item] = {}
         """The item of each story the index keeps, by version and digest, once made."""
         self._told_in: tuple[str | None, Told | None, str] = (None, Told(), "[]")
@@ -313,7 +315,7 @@ class IndexedSelection:
                     digest, lead, _ = rows[0]
                     made.append(digest if (version, digest) in self._made else self._tellings_of(db, lead))
                 else:
-                    made.append([load(data, digest) for data, digest in rows])
+                    made.append([self._load(data, digest) for data, digest in rows])
         loaded = [item for entry in made if isinstance(entry, list) for item in entry]
         hidden = self._hidden({key for item in loaded for story in item.related for key in keys_of(story)})
         shown = []
@@ -335,11 +337,25 @@ class IndexedSelection:
             shown.append(item)
         return shown
 
-    @staticmethod
-    def _tellings_of(db: sqlite3.Connection, lead: str) -> list[Item]:
+    def _load(self, data: bytes, digest: str) -> Item:
+        """The item of a stored record: the one made before of the same bytes, if it is still
+        kept. An item is in the all-topics feed, its topics' feeds and their archives, so
+        it is read once for all of them, and its bytes in each format are found by identity
+        (see :mod:`feeds.builders.fragments`)."""
+        held = self._loaded.get(digest)
+        if held is not None and held[0] == data:  # checked against this digest when loaded
+            return held[1]
+        item = load(data, digest)
+        with self._answers_lock:
+            self._loaded[digest] = (data, item)
+            while len(self._loaded) > LOADED:
+                del self._loaded[next(iter(self._loaded))]
+        return item
+
+    def _tellings_of(self, db: sqlite3.Connection, lead: str) -> list[Item]:
         """The tellings of the story the index keeps under ``lead``."""
         return [
-            load(data, digest)
+            self._load(data, digest)
             for data, digest in db.execute(
                 "SELECT i.data, i.digest FROM item_story AS s JOIN items AS i ON i.path = s.member"
                 " WHERE s.path = ? ORDER BY s.member",
@@ -393,9 +409,11 @@ class IndexedSelection:
 
 
 KEPT = "kept"
+"""Tellings left out of the items selected because the index keeps their stories."""
 KNOWN_HIDDEN = 200_000
 """Link ids whose answer :meth:`IndexedSelection._hidden` keeps (a few megabytes)."""
-"""Tellings left out of the items selected because the index keeps their stories."""
+LOADED = 8192
+"""Items :meth:`IndexedSelection._load` keeps, the oldest forgotten first."""
 
 
 def _before(order: Order, last: tuple[int, str, int], where: str, args: list[Any]) -> tuple[str, list[Any]]:
