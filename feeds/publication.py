@@ -9,8 +9,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import cached_property
 from urllib.parse import urlencode
 
 from . import __version__
@@ -28,7 +29,7 @@ HTML_TYPE = "text/html; charset=utf-8"
 OPML_TYPE = "text/x-opml; charset=utf-8"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Document:
     """A rendered response body with its validators."""
 
@@ -37,11 +38,11 @@ class Document:
     last_modified: datetime
     closed: bool = False
     """Whether it is a closed archive, which changes only when an item of its own span does."""
-    etag: str = field(init=False)
-    """A strong validator: a hash of the bytes, quoted."""
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "etag", f'"{hashlib.sha256(self.body).hexdigest()[:32]}"')
+    @cached_property
+    def etag(self) -> str:
+        """A strong validator: a hash of the bytes, quoted (not needed by an export)."""
+        return f'"{hashlib.sha256(self.body).hexdigest()[:32]}"'
 
 
 def gzip_bytes(body: bytes) -> bytes:
