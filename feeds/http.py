@@ -19,8 +19,6 @@ from .publication import HTML_TYPE, Document, Params
 from .websub.links import hub_links
 
 STATUS_LINES = {200: "200 OK", 304: "304 Not Modified"}
-CLOSED_ARCHIVE_CACHE = "public, max-age=31536000, immutable"
-"""The Cache-Control of a closed archive: a year, and never revalidated while fresh."""
 VARY = "Accept-Encoding"
 NEGOTIATED_VARY = "Accept-Encoding, Sec-Fetch-Dest"
 """The Vary of a feed's answers: a browser's navigation gets its page, everyone else the feed."""
@@ -66,10 +64,7 @@ def document_headers(
     """The headers of every answer of a document, 200 or 304, in either encoding."""
     headers = [
         ("Last-Modified", http_date(document.last_modified)),
-        (
-            "Cache-Control",
-            CLOSED_ARCHIVE_CACHE if document.closed else f"public, max-age={settings.cache_max_age}",
-        ),
+        ("Cache-Control", document.cache_control(settings.cache_max_age)),
         ("Vary", vary),
         ("X-Content-Type-Options", "nosniff"),
     ]

@@ -27,6 +27,8 @@ from .websub.links import hub_urls
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 HTML_TYPE = "text/html; charset=utf-8"
 OPML_TYPE = "text/x-opml; charset=utf-8"
+CLOSED_ARCHIVE_CACHE = "public, max-age=31536000, immutable"
+"""The Cache-Control of a closed archive: a year, and never revalidated while fresh."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,10 @@ class Document:
     def etag(self) -> str:
         """A strong validator: a hash of the bytes, quoted (not needed by an export)."""
         return f'"{hashlib.sha256(self.body).hexdigest()[:32]}"'
+
+    def cache_control(self, max_age: int) -> str:
+        """Its Cache-Control, served or stored: ``max_age`` seconds, or for good if closed."""
+        return CLOSED_ARCHIVE_CACHE if self.closed else f"public, max-age={max_age}"
 
 
 def gzip_bytes(body: bytes) -> bytes:

@@ -25,8 +25,7 @@ from feeds.cli import main
 from feeds.config import Settings
 from feeds.corpus import load_corpus
 from feeds.export import export_site
-from feeds.http import CLOSED_ARCHIVE_CACHE
-from feeds.publication import Publication
+from feeds.publication import CLOSED_ARCHIVE_CACHE, Publication
 from feeds.web import create_app
 from feeds.websub.links import written_topics
 from tests.conftest import NOW, item_text, minimal_item

@@ -35,8 +35,19 @@ EXPORT_PING_WAIT = 5.0
 """Seconds an export waits for the hubs at most; it says which it gave up on."""
 
 
+class FolderOrStore(click.ParamType):  # type: ignore[type-arg]
+    """A folder, or (as OUT) an object store's ``s3://BUCKET/PREFIX``, kept as text."""
+
+    name = "folder"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value[:5].lower() == "s3://":
+            return value
+        return FOLDER.convert(value, param, ctx)
+
+
 @click.command()
-@click.argument("paths", nargs=-1, metavar="[CORPUS] OUT", type=FOLDER)
+@click.argument("paths", nargs=-1, metavar="[CORPUS] OUT", type=FolderOrStore())
 @click.option("--gzip", "gzip_too", is_flag=True, help="Also write precompressed .gz files beside them.")
 @click.option("--strict", is_flag=True, help="Write nothing, and exit 1, if any corpus file is bad.")
 @click.option(
@@ -50,6 +61,7 @@ EXPORT_PING_WAIT = 5.0
     help="Files of the last export it may remove.",
 )
 @click.option("--no-ping", is_flag=True, help="Do not tell the hubs of the feeds that changed.")
+@click.option("--dry-run", is_flag=True, help="List what would be written and removed; write nothing.")
 @click.option("--watch", is_flag=True, help="Stay running and export again after each change of the corpus.")
 @watch_options("--watch")
 @site_options
@@ -61,6 +73,7 @@ def export(
     strict: bool,
     force: bool,
     no_ping: bool,
+    dry_run: bool,
     watch: bool,
     **flags: Any,
 ) -> None:
@@ -74,6 +87,11 @@ def export(
     publish no item over a site that has some, or remove more than max_deletes of the last
     export's files (--force overrides these two). With --watch it stays running, exports
     again after each change (one line a round) and exits 0 on Ctrl-C.
+
+    OUT may be an object store, s3://BUCKET/PREFIX (pip install 'feeds[s3]'), reached with
+    the standard AWS settings (AWS_* variables, ~/.aws): the same files, each with its
+    Content-Type and Cache-Control, uploaded only when changed, in an order that never
+    breaks a link.
     """
     from ..export import Progress, export_site
     from ..index import with_usable_index
@@ -81,7 +99,15 @@ def export(
     if len(paths) not in {1, 2}:
         raise click.UsageError(f"expected [CORPUS] OUT, got {len(paths)} paths")
     corpus: Path | None = paths[0] if len(paths) == 2 else None
-    out = paths[-1]
+    if isinstance(corpus, str):
+        raise click.UsageError(f"CORPUS is a folder, not {corpus}")
+    if dry_run and watch:
+        raise click.UsageError("--dry-run writes nothing, so it does not go with --watch")
+    out: Path | str = paths[-1]
+    if isinstance(out, str):
+        from ..export.store import StoreAddress
+
+        StoreAddress.parse(out)  # a malformed address is told before anything else
     settings = with_usable_index(resolve_settings(corpus, quiet=quiet, **flags))
     if is_local_url(settings.base_url):
         log.warning(
@@ -89,7 +115,7 @@ def export(
             " set base_url (--base-url, FEEDS_BASE_URL) to where OUT is published",
             settings.base_url,
         )
-    ping = bool(settings.hubs) and not no_ping
+    ping = bool(settings.hubs) and not no_ping and not dry_run
     options = {"gzip_too": gzip_too, "force": force, "strict": strict}
     if watch:
         _export_rounds(settings, out, quiet=quiet, ping=ping, **options)
@@ -97,11 +123,17 @@ def export(
     progress: Progress = nullcontext
     if not quiet and sys.stderr.isatty():
         progress = functools.partial(click.progressbar, label="Exporting", file=sys.stderr)  # type: ignore[assignment]
-    report = export_site(settings, out, now=utc_now(), progress=progress, **options)
+    report = export_site(settings, out, now=utc_now(), progress=progress, dry_run=dry_run, **options)
     _log_problems(report, quiet=quiet)
-    if not quiet:
+    if dry_run:
+        for name in report.written:
+            click.echo(f"would write {name}")
+        for name in report.removed:
+            click.echo(f"would remove {name} (no longer exported)")
+    elif not quiet:
         for name in report.removed:
             click.echo(f"removed {name} (no longer exported)")
+    if not quiet or dry_run:
         click.echo(report.summary())
     if ping:
         _ping(settings, report.written, quiet=quiet)
@@ -109,7 +141,7 @@ def export(
         raise SystemExit(1)
 
 
-def _export_rounds(settings: Settings, out: Path, *, quiet: bool, ping: bool, **options: bool) -> None:
+def _export_rounds(settings: Settings, out: Path | str, *, quiet: bool, ping: bool, **options: bool) -> None:
     """``feeds export --watch``: a round after each change of the corpus, until Ctrl-C."""
     from ..export import Exporter
     from ..watch import changes

@@ -1,5 +1,6 @@
 """An export round: the plan (which documents, which of them changed), the guards, and the
-writes into the output folder, with the manifest written before and after."""
+writes into the output, a folder or an object store, in an order that never breaks a link,
+with the manifest written before and after."""
 
 from __future__ import annotations
 
@@ -7,18 +8,20 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 
 from ..catalogue import file_path
 from ..config import Settings
-from ..errors import BadFiles, FeedsError
+from ..errors import BadFiles
 from ..index import open_index
 from ..publication import Publication
 from ..select import Query
-from .guards import RoundPlan, check_out, check_round
+from .destination import Destination
+from .guards import RoundPlan, check_round
 from .manifest import Manifest
+from .output import output_of
 from .render import rendered
 from .report import ExportReport
-from .tree import FolderTree
 
 Progress = Callable[[list[str]], AbstractContextManager[Iterable[str]]]
 """Wraps the list of paths to export, for a progress display."""
@@ -26,22 +29,25 @@ Progress = Callable[[list[str]], AbstractContextManager[Iterable[str]]]
 
 def export_site(
     settings: Settings,
-    out: Path,
+    out: Path | str,
     *,
     now: datetime,
     gzip_too: bool = False,
     progress: Progress = nullcontext,
     force: bool = False,
     strict: bool = False,
+    dry_run: bool = False,
 ) -> ExportReport:
-    """Export the corpus of ``settings`` under ``out``, as visible at ``now``.
+    """Export the corpus of ``settings`` under ``out`` (a folder, or ``s3://BUCKET/PREFIX``),
+    as visible at ``now``; with ``dry_run``, only report what it would write and remove.
 
     Raises FeedsError, before anything in ``out`` changes, for a missing corpus or an
     unusable ``out`` (see :mod:`.guards`; ``force`` lifts the guards of a round), and
     BadFiles if ``strict`` and any corpus file is bad. A file that cannot be written is a
-    failure in the report, not an exception.
+    failure in the report, not an exception; a store that fails a request after its
+    retries raises StoreError.
     """
-    exporter = Exporter(settings, out, gzip_too=gzip_too, force=force, strict=strict)
+    exporter = Exporter(settings, out, gzip_too=gzip_too, force=force, strict=strict, dry_run=dry_run)
     try:
         return exporter.round(now, progress=progress)
     finally:
@@ -56,18 +62,20 @@ class Exporter:
     def __init__(
         self,
         settings: Settings,
-        out: Path,
+        out: Path | str,
         *,
         gzip_too: bool = False,
         force: bool = False,
         strict: bool = False,
+        dry_run: bool = False,
     ) -> None:
-        check_out(settings.corpus, out)
+        self.output = output_of(out)
+        self.output.check(settings.corpus)
         self.settings = settings
-        self.out = out
         self.gzip_too = gzip_too
         self.force = force
         self.strict = strict
+        self.dry_run = dry_run
         self.index = open_index(settings)
         self.rounds = 0
 
@@ -79,18 +87,14 @@ class Exporter:
         refresh = self.index.refresh(paths=None if self.rounds == 0 else paths)
         first, self.rounds = self.rounds == 0, self.rounds + 1
         problems = tuple(self.index.problems()) if first or self.strict else refresh.problems
-        report = ExportReport(problems=problems)
+        report = ExportReport(problems=problems, dry_run=self.dry_run)
         if self.strict and report.skipped:
             raise BadFiles(f"{report.skipped} bad files in the corpus; nothing exported (--strict)")
-        try:
-            self.out.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise FeedsError(f"cannot create {self.out}: {err.strerror or err}") from None
 
         def export() -> ExportReport:
             selection = self.index.selection(now, self.settings.collapsing)
             publication = Publication.from_source(selection, self.settings)
-            with FolderTree(self.out) as tree:
+            with self.output.open(dry_run=self.dry_run) as tree:
                 self._export(publication, tree, report, progress=progress)
             return report
 
@@ -100,7 +104,7 @@ class Exporter:
         self.index.close()
 
     def _export(
-        self, publication: Publication, tree: FolderTree, report: ExportReport, *, progress: Progress
+        self, publication: Publication, tree: Destination, report: ExportReport, *, progress: Progress
     ) -> None:
         paths = list(publication.paths())
         names = [file_path(path) for path in paths]
@@ -113,14 +117,10 @@ class Exporter:
         items = publication.selection.count(Query())
         if not self.force:
             plan = RoundPlan(corpus=corpus, items=items, removed=len(previous.files - set(names)))
-            check_round(previous, plan, self.settings.max_deletes, self.out)
+            check_round(previous, plan, self.settings.max_deletes, self.output)
         tree.check_writable({".", *map(_parent, names)})
         tree.remove_leftover_temps({_parent(name) for name in (*names, *previous.files)})
-        # Listed before they exist: if this export dies, the next still knows them as ours.
-        entries = dict(previous.entries)
-        owned = Manifest(previous.files | set(names), entries, corpus=corpus, items=previous.items)
-        tree.save_manifest(owned, report)
-        todo: list[tuple[str, list[str], str | None]] = []
+        todo: list[_Todo] = []
         for path in paths:
             name = file_path(path)
             targets = [name, name + ".gz"] if self.gzip_too else [name]
@@ -128,27 +128,44 @@ class Exporter:
             if all(tree.holds(target, previous.entries.get(target), fingerprint) for target in targets):
                 report.unchanged.extend(targets)  # made of the same parts as the file there
             else:
-                todo.append((path, targets, fingerprint))
-        with progress([path for path, _, _ in todo]) as shown:
-            made = rendered(publication, list(shown), gzip_too=self.gzip_too, held=tree.descriptors())
-            for (_, targets, _), bodies in zip(todo, made, strict=True):
-                for target, body in zip(targets, bodies, strict=True):
-                    tree.write(target, body, report)
+                todo.append(_Todo(_stage(publication, path), path, targets, fingerprint))
         for name in markers:  # empty: what they say is in their names
             if tree.holds(name, previous.entries.get(name), _MARKER):
                 report.unchanged.append(name)
             else:
-                tree.write(name, b"", report)
-                todo.append(("", [name], _MARKER))
-        tree.commit(report)  # every file of the round durable together, then in place
-        placed = {*report.written, *report.unchanged}  # a file not written keeps its old entry
-        for _, targets, fingerprint in todo:
-            for target in filter(placed.__contains__, targets):
+                todo.append(_Todo(_MARKERS, None, [name], _MARKER))
+        todo.sort(key=lambda entry: entry.stage)
+        # Listed before they exist, their old entries forgotten: if this export dies, the
+        # next still knows them as ours, and writes them again.
+        rewritten = {target for entry in todo for target in entry.targets}
+        entries = {name: entry for name, entry in previous.entries.items() if name not in rewritten}
+        owned = Manifest(previous.files | set(names), entries, corpus=corpus, items=previous.items)
+        tree.save_manifest(owned, report)
+        documents = [entry for entry in todo if entry.path is not None]
+        for entry in todo:
+            if entry.path is None:
+                tree.write(entry.targets[0], b"", report, content_type=_MARKER_TYPE, cache_control="no-cache")
+        stage = _MARKERS
+        with progress([entry.path for entry in documents if entry.path is not None]) as shown:
+            made = rendered(publication, list(shown), gzip_too=self.gzip_too, held=tree.descriptors())
+            for entry, document in zip(documents, made, strict=True):
+                if entry.stage != stage:  # all of a stage in place before what links to it
+                    tree.commit(report)
+                    stage = entry.stage
+                for target, body in zip(entry.targets, document.bodies, strict=True):
+                    content_type = _GZIP_TYPE if target.endswith(".gz") else document.content_type
+                    tree.write(
+                        target, body, report, content_type=content_type, cache_control=document.cache_control
+                    )
+        tree.commit(report)  # in a folder, the files of a stage are made durable together, then put in place
+        placed = {*report.written, *report.unchanged}  # a file not written has no entry
+        for entry in todo:
+            for target in filter(placed.__contains__, entry.targets):
                 stamp = tree.stamp(target)
-                if stamp is not None and fingerprint is not None:
-                    entries[target] = (fingerprint, stamp)
+                if stamp is not None and entry.fingerprint is not None:
+                    entries[target] = (entry.fingerprint, stamp)
         stale = sorted(previous.files - set(names))
-        kept = {name for name in stale if not tree.remove(name, report)}
+        kept = tree.remove_all(stale, report)  # last: nothing written links to them
         tree.remove_empty_folders({_parent(name) for name in stale} - {_parent(name) for name in names})
         files = set(names) | kept
         done = Manifest(files, {k: v for k, v in entries.items() if k in files}, corpus=corpus, items=items)
@@ -156,8 +173,36 @@ class Exporter:
         tree.sync()
 
 
+class _Todo(NamedTuple):
+    """A document (or a marker, which has no ``path``) the round writes, with its files."""
+
+    stage: int
+    path: str | None
+    targets: list[str]
+    fingerprint: str | None
+
+
+_MARKERS, _OPEN_ARCHIVES, _ARCHIVES, _PAGES, _FEEDS, _LISTS = range(6)
+"""The stages of a round, in the order they are written, so that no document in place
+links to one that is not: the open archives' markers (a static host caches an archive for
+good unless marked), archives (the open one first, which its older neighbour links to),
+the feeds' pages, the feeds, and last the index page and the OPML file."""
 _MARKER = "open archive"
 """The fingerprint of an open archive's marker file, which is always empty."""
+_MARKER_TYPE = "text/plain; charset=utf-8"
+_GZIP_TYPE = "application/gzip"
+"""The Content-Type of a precompressed copy, as an object (a static host serves its bytes
+as the encoding of the document instead)."""
+
+
+def _stage(publication: Publication, path: str) -> int:
+    found = publication.catalogue.find(path)
+    if found is not None:
+        return _FEEDS if found[1].is_feed else _PAGES
+    in_archive = publication.archives.find(path)
+    if in_archive is not None:
+        return _ARCHIVES if in_archive[0].closed else _OPEN_ARCHIVES
+    return _LISTS
 
 
 def _parent(name: str) -> str:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 
 MANIFEST = ".feeds-export.json"
 
-Stamp = tuple[int, int, int]
-"""A written file's inode, size and modification time in nanoseconds."""
+Stamp = tuple[int, int, int] | str
+"""What a written file was: in a folder, its inode, size and modification time in
+nanoseconds; in an object store, the MD5 of its bytes (an object's ETag), in hex."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +24,10 @@ class Manifest:
     items: int | None = None
 
     def encode(self) -> bytes:
-        entries = {name: [fp, list(stamp)] for name, (fp, stamp) in sorted(self.entries.items())}
+        entries = {
+            name: [fp, stamp if isinstance(stamp, str) else list(stamp)]
+            for name, (fp, stamp) in sorted(self.entries.items())
+        }
         data: dict[str, object] = {}
         if self.corpus is not None:
             data["corpus"] = self.corpus
@@ -43,7 +46,11 @@ class Manifest:
             entries: dict[str, tuple[str, Stamp]] = {}
             for name, entry in document.get("entries", {}).items():
                 fingerprint, stamp = entry
-                if name in files and isinstance(fingerprint, str) and len(stamp) == 3:
+                if name not in files or not isinstance(fingerprint, str):
+                    continue
+                if isinstance(stamp, str):
+                    entries[name] = (fingerprint, stamp)
+                elif len(stamp) == 3:
                     entries[name] = (fingerprint, (int(stamp[0]), int(stamp[1]), int(stamp[2])))
             corpus = document.get("corpus")
             items = document.get("items")
@@ -59,5 +66,4 @@ class Manifest:
 
 def is_safe(name: str) -> bool:
     """Whether ``name`` is a relative path that stays below its folder."""
-    path = PurePosixPath(name)
-    return bool(path.parts) and not path.is_absolute() and all(p not in {"", ".", ".."} for p in path.parts)
+    return bool(name) and all(part not in {"", ".", ".."} for part in name.split("/"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 
 from ..processes import starting_workers, worker_pool
 from ..publication import Publication, gzip_bytes
@@ -15,9 +16,17 @@ _rendering: Publication | None = None
 """The publication a worker process of :func:`rendered` renders from (inherited by fork)."""
 
 
+class Made(NamedTuple):
+    """A document's bytes (and their gzipped copy), with what an object store is told of it."""
+
+    bodies: list[bytes]
+    content_type: str
+    cache_control: str
+
+
 def rendered(
     publication: Publication, paths: list[str], *, gzip_too: bool, held: Iterable[int] = ()
-) -> Iterator[list[bytes]]:
+) -> Iterator[Made]:
     """The bytes of each document of ``paths`` (with their gzipped copy, if ``gzip_too``), in
     order: rendered in worker processes, one per core, where there are many, each once.
     The workers close the descriptors ``held`` (OUT's lock among them) and end with this
@@ -37,12 +46,13 @@ def rendered(
         _rendering = None
 
 
-def _render_forked(path: str, gzip_too: bool) -> list[bytes]:
+def _render_forked(path: str, gzip_too: bool) -> Made:
     assert _rendering is not None
     return _bodies(_rendering, path, gzip_too)
 
 
-def _bodies(publication: Publication, path: str, gzip_too: bool) -> list[bytes]:
+def _bodies(publication: Publication, path: str, gzip_too: bool) -> Made:
     document = publication.render(path)
     assert document is not None, path
-    return [document.body, gzip_bytes(document.body)] if gzip_too else [document.body]
+    bodies = [document.body, gzip_bytes(document.body)] if gzip_too else [document.body]
+    return Made(bodies, document.content_type, document.cache_control(publication.settings.cache_max_age))

@@ -18,12 +18,19 @@ class ExportReport:
     """One line per file that could not be written or removed."""
     problems: tuple[ItemError, ...] = ()
     """Bad corpus files (skipped) and warnings (kept)."""
+    dry_run: bool = False
+    """Whether nothing was written: ``written`` and ``removed`` are what would be."""
 
     @property
     def skipped(self) -> int:
         return rejected_files(self.problems)
 
     def summary(self) -> str:
+        if self.dry_run:
+            return (
+                f"dry run: {len(self.written)} to write, {len(self.unchanged)} unchanged,"
+                f" {len(self.removed)} to remove, {self.skipped} bad files skipped"
+            )
         text = (
             f"{len(self.written)} written, {len(self.unchanged)} unchanged, "
             f"{len(self.removed)} removed, {self.skipped} bad files skipped"

@@ -36,8 +36,10 @@ class FolderTree:
     """The folders of OUT, opened by descriptor without following symlinks, while a lock
     on OUT keeps a second export out."""
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, *, missing_ok: bool = False) -> None:
         self.out = out
+        self.missing_ok = missing_ok
+        """Whether OUT may be missing (for a dry run, which creates nothing): then it holds nothing."""
         self._folders: dict[str, int] = {}
         self._staged: list[tuple[str, int, str, str]] = []
         """Files written, not yet in place: name, folder, base name, temporary name."""
@@ -45,6 +47,10 @@ class FolderTree:
     def __enter__(self) -> FolderTree:
         try:
             fd = os.open(self.out, _DIR_FLAGS)
+        except FileNotFoundError:
+            if self.missing_ok:
+                return self
+            raise FeedsError(f"cannot open {self.out}: {os.strerror(errno.ENOENT)}") from None
         except OSError as err:
             raise FeedsError(f"cannot open {self.out}: {err.strerror or err}") from None
         self._folders["."] = fd
@@ -72,6 +78,8 @@ class FolderTree:
         part is a symlink or not a folder, or (unless ``create``) is missing."""
         if name in self._folders:
             return self._folders[name]
+        if name == ".":  # OUT is missing (a dry run's)
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(self.out))
         path = PurePosixPath(name)
         if path.is_absolute() or any(part in {"", ".", ".."} for part in path.parts):
             raise OSError(errno.EINVAL, f"unsafe folder name {name!r}")
@@ -90,9 +98,17 @@ class FolderTree:
         self._folders[name] = fd
         return fd
 
-    def write(self, name: str, data: bytes, report: ExportReport) -> None:
+    def differs(self, name: str, data: bytes) -> bool:
+        try:
+            folder, base = self._split(name, create=False)
+            return not _holds(folder, base, data)
+        except OSError:
+            return True
+
+    def write(self, name: str, data: bytes, report: ExportReport, **_headers: str) -> None:
         """Stage ``data`` for ``name`` unless it is there already: written to a temporary
-        file beside it, put in place by :meth:`commit` with the other files staged."""
+        file beside it, put in place by :meth:`commit` with the other files staged. A static
+        host finds a file's headers from its name (see ``docs/nginx.conf``)."""
         try:
             folder, base = self._split(name, create=True)
             if _holds(folder, base, data):
@@ -124,6 +140,9 @@ class FolderTree:
                 report.failures.append(f"{name}: {err.strerror or err}")
                 continue
             report.written.append(name)
+
+    def remove_all(self, names: Iterable[str], report: ExportReport) -> set[str]:
+        return {name for name in names if not self.remove(name, report)}
 
     def remove(self, name: str, report: ExportReport) -> bool:
         """Remove file ``name`` (a symlink there is removed, not followed)."""
