@@ -3,6 +3,7 @@
     python -m bench                      # 1k, 10k and 100k items; needs Debian's wrk and hugo
     python -m bench --sizes 1000 --repeat 1 --out /tmp/b.md   # a quick look
     python -m bench --only pages --sizes 1000 --out /tmp/b.md # a feed's page against its RSS
+    python -m bench --only store --out /tmp/b.md              # into an object store (rclone serve s3)
 
 Every figure stands beside a baseline measured in the same run, as a ratio: the machine
 is shared and its speed varies, ratios much less. Each timing is the median of --repeat
@@ -36,9 +37,10 @@ from .hugo import find_hugo, version
 from .live import LiveFigures
 from .runs import ROOT, corpus, label
 from .serving import ServerFigures, live_figures, live_report, server_figures, server_report
+from .store import StoreFigures, store_figures, store_report
 
 NOTES = "<!-- notes: kept by python -m bench -->"
-PARTS = ("exports", "server", "live", "pages")
+PARTS = ("exports", "server", "live", "pages", "store")
 PAGE_RENDERS = 200
 
 
@@ -108,6 +110,7 @@ def report(
     servers: dict[int, ServerFigures],
     lives: dict[int, LiveFigures],
     pages: dict[int, PageFigures],
+    stores: dict[int, StoreFigures],
     command: str,
     hugo: str | None,
 ) -> str:
@@ -130,6 +133,8 @@ def report(
         lines += live_report(lives)
     if pages:
         lines += page_report(pages)
+    if stores:
+        lines += store_report(stores)
     return "\n".join(lines)
 
 
@@ -176,6 +181,7 @@ def main() -> None:
     servers: dict[int, ServerFigures] = {}
     pages: dict[int, PageFigures] = {}
     lives: dict[int, LiveFigures] = {}
+    stores: dict[int, StoreFigures] = {}
     for size in args.sizes:
         with tempfile.TemporaryDirectory(prefix="feeds-bench-") as folder:
             work = Path(folder)
@@ -191,6 +197,9 @@ def main() -> None:
             if "pages" in parts:
                 print(f"{label(size)}: pages ...", flush=True)
                 pages[size] = page_figures(size, work, PAGE_RENDERS)
+            if "store" in parts:
+                print(f"{label(size)}: object storage ...", flush=True)
+                stores[size] = store_figures(size, args.repeat, work)
     command = (
         "python -m bench"
         + "".join(
@@ -204,7 +213,7 @@ def main() -> None:
         )
         + "".join(f" --only {part}" for part in args.only or [])
     )
-    text = report(args.sizes, exports, servers, lives, pages, command, hugo_version)
+    text = report(args.sizes, exports, servers, lives, pages, stores, command, hugo_version)
     # What follows the marker is written by hand (the analysis, the load test): kept.
     if args.out.exists() and NOTES in (old := args.out.read_text(encoding="utf-8")):
         text += "\n" + NOTES + old.split(NOTES, 1)[1]

@@ -13,6 +13,7 @@ from .hugo import Work
 from .runs import PYTHON, Run, corpus, environment, label, paired, repeat, run
 
 HUGO = "Hugo, cold build"
+NO_ARCHIVES_COLD = "cold export, no archives"
 APART_COLD = "cold export, stories not collapsed"
 STORY_EDIT = "one file changed"
 SINGLE_EDIT = "one file changed, a single item"
@@ -101,6 +102,11 @@ def export_figures(size: int, times: int, work: Path, hugo: str | None) -> Expor
             Path(f"{apart_index}{suffix}").unlink(missing_ok=True)
 
     found[APART_COLD] = repeat(times, lambda: run(apart, apart_env), fresh_apart)
+    # The documents Hugo makes too, and no archives: into the same folder and index as the
+    # export without collapsing, which the later figures do not use again.
+    found[NO_ARCHIVES_COLD] = repeat(
+        times, lambda: run(apart, environment(apart_index) | {"FEEDS_ARCHIVES": "0"}), fresh_apart
+    )
     if hugo:
         found[HUGO] = hugo_build(hugo, root, work / "hugo", times)
     found["warm export, nothing changed"] = repeat(max(times, 5), lambda: run(export, env))
@@ -158,8 +164,7 @@ def export_report(sizes: list[int], exports: dict[int, ExportFigures], hugo: str
     ]
     for name in exports[sizes[0]].runs:
         cells = [
-            f"{exports[s].runs[name].seconds:.2f} s, {exports[s].runs[name].peak_mb:.0f} MB"
-            for s in sizes
+            f"{exports[s].runs[name].seconds:.2f} s, {exports[s].runs[name].peak_mb:.0f} MB" for s in sizes
         ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += ["", "Ratios (lower is better for `feeds`):", ""]
@@ -170,11 +175,18 @@ def export_report(sizes: list[int], exports: dict[int, ExportFigures], hugo: str
         ("cold export / read every file", "read every file"),
         ("fast path / exact reader, one core", "exact reader alone, one core"),
         ("cold export / Hugo", HUGO),
+        ("cold export, no archives / Hugo", HUGO),
         ("cold export / stories not collapsed", APART_COLD),
     ):
         if any(base not in exports[s].runs for s in sizes):
             continue
-        top = "fast path, then exact reader, one core" if name.startswith("fast path") else "cold export"
+        top = (
+            "fast path, then exact reader, one core"
+            if name.startswith("fast path")
+            else NO_ARCHIVES_COLD
+            if name.startswith(NO_ARCHIVES_COLD)
+            else "cold export"
+        )
         cells = [f"{exports[s].runs[top].seconds / exports[s].runs[base].seconds:.2f}" for s in sizes]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     for name in (STORY_EDIT, SINGLE_EDIT):
@@ -203,7 +215,8 @@ def export_report(sizes: list[int], exports: dict[int, ExportFigures], hugo: str
             "(`python -m bench.hugo CORPUS WORK` checks that both hold the same items). Each build",
             "starts from fresh output and cache folders and uses every core; the conversion is not",
             "timed. `feeds export` also writes the feeds of the selection `hot`, the index page and",
-            "the OPML file.",
+            "the OPML file, and every row but `cold export, no archives` (`FEEDS_ARCHIVES=0`) its",
+            "feeds' archives and their pages, which Hugo does not make.",
         ]
     else:
         lines.append("Hugo was missing, so its rows are left out.")

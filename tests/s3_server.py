@@ -83,10 +83,10 @@ class S3Server:
         self.process = None
 
     def client(self) -> Any:
-        """A boto3 client of the tests' own, to look at what an export left."""
-        import boto3
+        """A client of the tests' own, to look at what an export left."""
+        import botocore.session
 
-        return boto3.session.Session().client(
+        return botocore.session.get_session().create_client(
             "s3",
             endpoint_url=self.endpoint,
             aws_access_key_id=KEY_ID,

@@ -247,7 +247,7 @@ def test_wrong_credentials_get_one_line_and_exit_2(corpus: Path, server: S3Serve
 
 
 def test_without_the_s3_extra_one_line_says_what_to_install(corpus: Path, tmp_path: Path) -> None:
-    code = "import sys; sys.modules['boto3'] = None; from feeds.cli import main; main()"
+    code = "import sys; sys.modules['botocore'] = None; from feeds.cli import main; main()"
     result = subprocess.run(
         [sys.executable, "-c", code, "export", str(corpus), "s3://site/news", "--base-url", BASE],
         cwd=ROOT, capture_output=True, text=True, timeout=60,

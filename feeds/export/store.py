@@ -1,5 +1,5 @@
 """An export's output in an object store: ``s3://BUCKET/PREFIX`` on S3 or any store that
-speaks its API (R2, GCS, MinIO, Ceph), through boto3.
+speaks its API (R2, GCS, MinIO, Ceph), through botocore (boto3's core).
 
 Each object is written whole by one PUT (a reader sees the old bytes or the new, never a
 part), checked on arrival against its MD5, with its Content-Type and Cache-Control. The
@@ -39,7 +39,7 @@ _DELETED_AT_ONCE = 1000
 """What one DeleteObjects request may name (the S3 API's limit)."""
 AGAIN_AFTER = (1.0, 2.0, 4.0, 8.0)
 """Seconds (give or take a quarter) after which an upload that failed for a passing reason
-is tried again, once boto3's own attempts are spent: boto3 stops retrying when many
+is tried again, once botocore's own attempts are spent: it stops retrying when many
 requests fail at once (its retry quota), as all of an export's do when a store restarts."""
 
 
@@ -97,16 +97,15 @@ def connect(address: StoreAddress) -> Any:
     2) for a missing extra, no credentials, a bucket that is not there, refused
     credentials or a store that cannot be reached: before anything is written."""
     try:
-        import boto3
+        import botocore.session
         from botocore.config import Config
     except ImportError:
         raise ConfigError(f"{address}: object storage needs the s3 extra: pip install 'feeds[s3]'") from None
-    for name in ("boto3", "botocore"):  # where it found the credentials, say: not news
-        logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("botocore").setLevel(logging.WARNING)  # where it found the credentials: not news
     config = Config(
         retries={"mode": "standard"},
         # Stores that speak S3 but not its newer checksums (older MinIO and Ceph) refuse
-        # what boto3 sends by default; an object is checked by its Content-MD5 instead.
+        # what botocore sends by default; an object is checked by its Content-MD5 instead.
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
         max_pool_connections=UPLOADS,
@@ -114,7 +113,7 @@ def connect(address: StoreAddress) -> Any:
         read_timeout=60,
     )
     try:
-        client = boto3.session.Session().client("s3", config=config)
+        client = botocore.session.get_session().create_client("s3", config=config)
         client.head_bucket(Bucket=address.bucket)
     except Exception as err:  # botocore's errors, raised with the client
         raise Refusal(f"cannot export to {address}: {_why(err, address)}") from None
