@@ -67,18 +67,20 @@ def _measure(size: int, times: int, work: Path, root: Path, server: S3Server) ->
     folder_env, store_env = environment(folder_index), environment(store_index) | server.env()
     out = work / "out"
     to_folder = [PYTHON, "-m", "feeds", "export", str(root), str(out)]
-    to_store = [PYTHON, "-m", "feeds", "export", str(root), f"s3://{BUCKET}/site"]
+    to_store: list[str] = []
 
-    def fresh() -> None:
+    def fresh(round: int) -> None:
+        """A new output folder, a new prefix (files removed behind the server's back would
+        confuse it), and new indexes."""
         shutil.rmtree(out, ignore_errors=True)
-        shutil.rmtree(server.root / BUCKET / "site", ignore_errors=True)
+        to_store[:] = [PYTHON, "-m", "feeds", "export", str(root), f"s3://{BUCKET}/site-{round}"]
         for index in (folder_index, store_index):
             for suffix in ("", "-wal", "-shm", ".lock"):
                 Path(f"{index}{suffix}").unlink(missing_ok=True)
 
     folders, stores = [], []
-    for _ in range(times if size <= 10_000 else 1):  # a cold 100k upload takes minutes
-        fresh()
+    for round in range(times if size <= 10_000 else 1):  # a cold 100k upload takes minutes
+        fresh(round)
         folder_run, files = counted(to_folder, folder_env)
         store_run, uploaded = counted(to_store, store_env)
         if uploaded != files:
@@ -129,7 +131,7 @@ def store_report(figures: dict[int, StoreFigures]) -> list[str]:
         lines.append(f"| {name} | " + " | ".join(show(figures[s]) for s in sizes) + " |")
     return lines + [
         "",
-        "The same export (archives on) into a folder and into `s3://bench/site` of a local",
+        "The same export (archives on) into a folder and into `s3://bench/site-N` of a local",
         "`rclone serve s3` over a folder of the same disk, in turn, each from an index and an",
         "output of its own: cold (fresh index and output; once at 100k, where a cold upload",
         "takes minutes) and after a title edit of one item that tells no story of several",

@@ -145,6 +145,9 @@ class Exporter:
         for entry in todo:
             if entry.path is None:
                 tree.write(entry.targets[0], b"", report, content_type=_MARKER_TYPE, cache_control="no-cache")
+        # In place before the renderers start: a store uploads in threads, which must not
+        # be running when they are forked.
+        tree.commit(report)
         stage = _MARKERS
         with progress([entry.path for entry in documents if entry.path is not None]) as shown:
             made = rendered(publication, list(shown), gzip_too=self.gzip_too, held=tree.descriptors())
