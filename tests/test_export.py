@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -220,6 +221,66 @@ def test_a_second_export_with_nothing_changed_writes_nothing(settings: Settings,
         == f"0 written, {len(before) - 1} unchanged, 0 removed, 1 bad files skipped"
     )
     assert snapshot(out) == before
+
+
+def test_a_round_made_of_what_the_last_was_made_of_takes_its_fingerprints(
+    write_corpus: CorpusWriter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same index version, same settings, no scheduled item come due: nothing to find again,
+    but every file is still looked at."""
+    corpus = write_corpus(topic_items())
+    settings = Settings(corpus=corpus, base_url="http://feeds.test/", index=str(tmp_path / "index.db"))
+    out = tmp_path / "out"
+    export_site(settings, out, now=NOW)
+    before = snapshot(out)
+    asked: list[str] = []
+    fingerprint = Publication.fingerprint
+    monkeypatch.setattr(
+        Publication,
+        "fingerprint",
+        lambda self, path, *rest: asked.append(path) or fingerprint(self, path, *rest),
+    )
+
+    report = export_site(settings, out, now=NOW + timedelta(hours=1))
+    assert report.written == [] and report.failures == [] and asked == []
+    assert snapshot(out) == before  # the manifest too
+
+    (out / "feeds/all.rss").write_bytes(b"changed by hand")
+    report = export_site(settings, out, now=NOW + timedelta(hours=2))
+    assert report.written == ["feeds/all.rss"] and asked == []
+    assert (out / "feeds/all.rss").read_bytes() == before["feeds/all.rss"][0]
+
+    write_corpus(topic_items({"b-hot": {"title": "Story 3, corrected"}}), root=corpus)
+    report = export_site(settings, out, now=NOW + timedelta(hours=3))
+    assert set(report.written) == feeds_of("all", "beta", "hot/all", "hot/beta") and asked
+
+
+def test_what_changes_documents_but_not_the_index_is_seen(write_corpus: CorpusWriter, tmp_path: Path) -> None:
+    """A scheduled item come due (or a clock set back), other settings, an index made anew."""
+    soon = minimal_item(9) | {"title": "Scheduled", "publishedDateTime": NOW + timedelta(days=1)}
+    corpus = write_corpus(topic_items() | {"soon.txt": item_text(soon)})
+    settings = Settings(corpus=corpus, base_url="http://feeds.test/", index=str(tmp_path / "index.db"))
+    out = tmp_path / "out"
+    all_rss = out / "feeds/all.rss"
+    export_site(settings, out, now=NOW)
+    assert b"Scheduled" not in all_rss.read_bytes()
+
+    export_site(settings, out, now=NOW + timedelta(days=2))
+    assert b"Scheduled" in all_rss.read_bytes()
+    export_site(settings, out, now=NOW)
+    assert b"Scheduled" not in all_rss.read_bytes()
+
+    titled = replace(settings, site_title="Another title")
+    assert "feeds/all.rss" in export_site(titled, out, now=NOW).written
+    assert b"Another title" in all_rss.read_bytes()
+
+    # A new index counts its generations from the start again: it is another lineage.
+    for path in tmp_path.glob("index.db*"):
+        path.unlink()
+    write_corpus(topic_items({"a-hot": {"title": "Story 1, redone"}}), root=corpus)
+    export_site(titled, out, now=NOW)
+    assert b"Story 1, redone" in all_rss.read_bytes()
+    assert_same_as_server(out, titled)
 
 
 def test_one_changed_item_rewrites_only_the_feeds_it_appears_in(

@@ -4,12 +4,15 @@ with the manifest written before and after."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import replace
 from datetime import datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import NamedTuple
 
+from .. import __version__, records
 from ..catalogue import file_path
 from ..config import Settings
 from ..errors import BadFiles
@@ -18,7 +21,7 @@ from ..publication import Publication
 from ..select import Query
 from .destination import Destination
 from .guards import RoundPlan, check_round
-from .manifest import Manifest
+from .manifest import MadeOf, Manifest
 from .output import output_of
 from .render import rendered
 from .report import ExportReport
@@ -92,10 +95,21 @@ class Exporter:
             raise BadFiles(f"{report.skipped} bad files in the corpus; nothing exported (--strict)")
 
         def export() -> ExportReport:
+            # Asked before the selection reads: what it reads is of this version or later.
+            version = self.index.version()
             selection = self.index.selection(now, self.settings.collapsing)
             publication = Publication.from_source(selection, self.settings)
+            made_of = None
+            if version is not None:
+                made = f"{__version__}\n{self.settings.documents_key()}\n{version}"
+                until = selection.next_change
+                made_of = MadeOf(
+                    hashlib.blake2b(made.encode(), digest_size=16).hexdigest(),
+                    records.seconds(now),
+                    None if until is None else records.seconds(until),
+                )
             with self.output.open(dry_run=self.dry_run) as tree:
-                self._export(publication, tree, report, progress=progress)
+                self._export(publication, tree, report, made_of, progress=progress)
             return report
 
         return self.index.recovering(export)
@@ -104,7 +118,13 @@ class Exporter:
         self.index.close()
 
     def _export(
-        self, publication: Publication, tree: Destination, report: ExportReport, *, progress: Progress
+        self,
+        publication: Publication,
+        tree: Destination,
+        report: ExportReport,
+        made_of: MadeOf | None,
+        *,
+        progress: Progress,
     ) -> None:
         paths = list(publication.paths())
         names = [file_path(path) for path in paths]
@@ -120,11 +140,16 @@ class Exporter:
             check_round(previous, plan, self.settings.max_deletes, self.output)
         tree.check_writable({".", *map(_parent, names)})
         tree.remove_leftover_temps({_parent(name) for name in (*names, *previous.files)})
+        # Made of what the last round was made of: its documents' fingerprints still hold.
+        same = made_of is not None and previous.made_of is not None and previous.made_of.holds(made_of)
+        if same:
+            made_of = previous.made_of  # which holds until the same moment, and is already written
         todo: list[_Todo] = []
         for path in paths:
             name = file_path(path)
             targets = [name, name + ".gz"] if self.gzip_too else [name]
-            fingerprint = publication.fingerprint(path)
+            known = previous.entries.get(name) if same else None
+            fingerprint = known[0] if known else publication.fingerprint(path)
             if all(tree.holds(target, previous.entries.get(target), fingerprint) for target in targets):
                 report.unchanged.extend(targets)  # made of the same parts as the file there
             else:
@@ -140,7 +165,8 @@ class Exporter:
         rewritten = {target for entry in todo for target in entry.targets}
         entries = {name: entry for name, entry in previous.entries.items() if name not in rewritten}
         owned = Manifest(previous.files | set(names), entries, corpus=corpus, items=previous.items)
-        tree.save_manifest(owned, report)
+        if owned != replace(previous, made_of=None):
+            tree.save_manifest(owned, report)
         documents = [entry for entry in todo if entry.path is not None]
         for entry in todo:
             if entry.path is None:
@@ -171,8 +197,15 @@ class Exporter:
         kept = tree.remove_all(stale, report)  # last: nothing written links to them
         tree.remove_empty_folders({_parent(name) for name in stale} - {_parent(name) for name in names})
         files = set(names) | kept
-        done = Manifest(files, {k: v for k, v in entries.items() if k in files}, corpus=corpus, items=items)
-        tree.save_manifest(done, report)
+        done = Manifest(
+            files,
+            {k: v for k, v in entries.items() if k in files},
+            corpus=corpus,
+            items=items,
+            made_of=made_of,
+        )
+        if done != previous:  # a round with nothing to do writes nothing
+            tree.save_manifest(done, report)
         tree.sync()
 
 
@@ -209,4 +242,5 @@ def _stage(publication: Publication, path: str) -> int:
 
 
 def _parent(name: str) -> str:
-    return str(PurePosixPath(name).parent)
+    """The folder of a file's name: ``.`` for one at the top."""
+    return name.rpartition("/")[0] or "."

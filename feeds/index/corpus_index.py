@@ -214,6 +214,18 @@ class CorpusIndex:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         return int(row[0]) if row else 0
 
+    def version(self) -> str | None:
+        """What the published content is, in a word: this index file's lineage and its
+        generation. Equal words, equal content; an index made anew (whose generations count
+        from the start again) is of another lineage, and a temporary one has none."""
+        if self._temporary:
+            return None
+        db = self.db
+        with Transaction(db):
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('lineage', ?)", (os.urandom(12).hex(),))
+            rows = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('lineage', 'generation')"))
+        return f"{rows['lineage']}.{rows.get('generation', 0)}"
+
     # -- refreshing -----------------------------------------------------------------
 
     def refresh(self, *, wait: bool = True, paths: Iterable[str] | None = None) -> Refresh:
