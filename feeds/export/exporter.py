@@ -4,7 +4,6 @@ with the manifest written before and after."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
@@ -12,13 +11,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from .. import __version__, records
 from ..catalogue import file_path
 from ..config import Settings
 from ..errors import BadFiles
 from ..index import open_index
 from ..publication import Publication
 from ..select import Query
+from . import reuse
 from .destination import Destination
 from .guards import RoundPlan, check_round
 from .manifest import MadeOf, Manifest
@@ -99,15 +98,7 @@ class Exporter:
             version = self.index.version()
             selection = self.index.selection(now, self.settings.collapsing)
             publication = Publication.from_source(selection, self.settings)
-            made_of = None
-            if version is not None:
-                made = f"{__version__}\n{self.settings.documents_key()}\n{version}"
-                until = selection.next_change
-                made_of = MadeOf(
-                    hashlib.blake2b(made.encode(), digest_size=16).hexdigest(),
-                    records.seconds(now),
-                    None if until is None else records.seconds(until),
-                )
+            made_of = reuse.made_of(version, selection, publication, self.settings, now)
             with self.output.open(dry_run=self.dry_run) as tree:
                 self._export(publication, tree, report, made_of, progress=progress)
             return report
@@ -140,16 +131,12 @@ class Exporter:
             check_round(previous, plan, self.settings.max_deletes, self.output)
         tree.check_writable({".", *map(_parent, names)})
         tree.remove_leftover_temps({_parent(name) for name in (*names, *previous.files)})
-        # Made of what the last round was made of: its documents' fingerprints still hold.
-        same = made_of is not None and previous.made_of is not None and previous.made_of.holds(made_of)
-        if same:
-            made_of = previous.made_of  # which holds until the same moment, and is already written
+        known, made_of = reuse.known_fingerprints(previous, made_of, self.index, publication)
         todo: list[_Todo] = []
         for path in paths:
             name = file_path(path)
             targets = [name, name + ".gz"] if self.gzip_too else [name]
-            known = previous.entries.get(name) if same else None
-            fingerprint = known[0] if known else publication.fingerprint(path)
+            fingerprint = known(path) or publication.fingerprint(path)
             if all(tree.holds(target, previous.entries.get(target), fingerprint) for target in targets):
                 report.unchanged.extend(targets)  # made of the same parts as the file there
             else:

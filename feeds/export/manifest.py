@@ -15,18 +15,71 @@ nanoseconds; in an object store, the MD5 of its bytes (an object's ETag), in hex
 
 @dataclass(frozen=True, slots=True)
 class MadeOf:
-    """What a whole round was made of: the version of the index and of the settings it
-    read (``key``), the moment it published (``at``, in seconds) and the date of the next
-    scheduled item then (``until``). Between the two moments, the same key gives the same
-    documents, so their fingerprints need not be found again."""
+    """What a whole round was made of: ``context`` (a digest of this package's version, the
+    settings, the topics' names and how stories were read), the index it read (``lineage``
+    and ``generation``), the moment it published (``at``, in seconds), the date of the next
+    scheduled item then (``until``), and a digest of each feed's archives (their names and
+    spans), by the feed's path. ``logged`` says whether the index's log of changes tells
+    what a later generation changed in its documents (see :mod:`feeds.index.changes`).
 
-    key: str
+    Between the two moments, the same context and version give the same documents, so
+    their fingerprints need not be found again."""
+
+    context: str
+    lineage: str
+    generation: int
     at: int
     until: int | None
+    archives: dict[str, str] = field(default_factory=dict)
+    logged: bool = False
 
     def holds(self, later: MadeOf) -> bool:
         """Whether the round ``later`` sees what this one saw."""
-        return later.key == self.key and self.at <= later.at and (self.until is None or later.at < self.until)
+        return self.precedes(later) and later.generation == self.generation
+
+    def precedes(self, later: MadeOf) -> bool:
+        """Whether ``later`` reads the same index as this round did, as it is some
+        generations on, in the same context, before anything this round saw came due."""
+        return (
+            later.context == self.context
+            and later.lineage == self.lineage
+            and later.generation >= self.generation
+            and self.at <= later.at
+            and (self.until is None or later.at < self.until)
+        )
+
+    def encode(self) -> dict[str, object]:
+        return {
+            "context": self.context,
+            "lineage": self.lineage,
+            "generation": self.generation,
+            "at": self.at,
+            "until": self.until,
+            "archives": dict(sorted(self.archives.items())),
+            "logged": self.logged,
+        }
+
+    @classmethod
+    def decode(cls, value: object) -> MadeOf | None:
+        """The :class:`MadeOf` ``value`` encodes; ``None`` for anything else."""
+        if not isinstance(value, dict):
+            return None
+        context, lineage = value.get("context"), value.get("lineage")
+        generation, at, until = value.get("generation"), value.get("at"), value.get("until")
+        archives, logged = value.get("archives"), value.get("logged")
+        if not (
+            isinstance(context, str) and isinstance(lineage, str) and _is_int(generation) and _is_int(at)
+        ):
+            return None
+        if (
+            not (until is None or _is_int(until))
+            or not isinstance(logged, bool)
+            or not isinstance(archives, dict)
+        ):
+            return None
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in archives.items()):
+            return None
+        return cls(context, lineage, generation, at, until, archives, logged)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +105,10 @@ class Manifest:
         if self.items is not None:
             data["items"] = self.items
         if self.made_of is not None:
-            data["made_of"] = [self.made_of.key, self.made_of.at, self.made_of.until]
+            data["made_of"] = self.made_of.encode()
         data |= {"files": sorted(self.files), "entries": entries}
-        return json.dumps(data, indent=1).encode() + b"\n"
+        # Compact: indented, the encoder runs in Python, a third of a second for 24,000 files.
+        return json.dumps(data, separators=(",", ":")).encode() + b"\n"
 
     @classmethod
     def decode(cls, data: bytes) -> Manifest:
@@ -74,7 +128,7 @@ class Manifest:
                     entries[name] = (fingerprint, (int(stamp[0]), int(stamp[1]), int(stamp[2])))
             corpus = document.get("corpus")
             items = document.get("items")
-            made_of = _made_of(document.get("made_of"))
+            made_of = MadeOf.decode(document.get("made_of"))
         except (ValueError, AttributeError, TypeError):
             return cls(set())
         return cls(
@@ -84,17 +138,6 @@ class Manifest:
             items=items if _is_int(items) else None,
             made_of=made_of,
         )
-
-
-def _made_of(value: object) -> MadeOf | None:
-    if not isinstance(value, list) or len(value) != 3:
-        return None
-    key, at, until = value
-    if not isinstance(key, str) or not _is_int(at):
-        return None
-    if until is None:
-        return MadeOf(key, at, None)
-    return MadeOf(key, at, until) if _is_int(until) else None
 
 
 def _is_int(value: object) -> TypeGuard[int]:

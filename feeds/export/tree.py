@@ -247,8 +247,8 @@ class FolderTree:
     def _split(self, name: str, *, create: bool) -> tuple[int, str]:
         if not is_safe(name):
             raise OSError(errno.EINVAL, f"unsafe file name {name!r}")
-        path = PurePosixPath(name)
-        return self.folder(str(path.parent), create=create), path.name
+        parent, _, base = name.rpartition("/")  # a safe name has no empty part
+        return self.folder(parent or ".", create=create), base
 
 
 def _is_symlink(name: str, folder: int) -> bool:

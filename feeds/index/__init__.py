@@ -14,7 +14,7 @@ reading is built in a file of its own and renamed into place. An index that is c
 another version's or another folder's is thrown away and built anew.
 """
 
-from .corpus_index import CorpusIndex, IndexUnusable, Survey, open_index
+from .corpus_index import CorpusIndex, IndexUnusable, Survey, Version, open_index
 from .location import cache_folder, default_index_path, with_usable_index
 from .rows import Row
 from .selection import IndexedSelection
@@ -22,6 +22,6 @@ from .store import MEMORY
 from .writer import Refresh
 
 __all__ = [
-    "MEMORY", "CorpusIndex", "IndexUnusable", "IndexedSelection", "Refresh", "Row", "Survey",
+    "MEMORY", "CorpusIndex", "IndexUnusable", "IndexedSelection", "Refresh", "Row", "Survey", "Version",
     "cache_folder", "default_index_path", "open_index", "with_usable_index",
 ]  # fmt: skip

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from ..config import Settings
 from ..corpus import duplicate_warning
@@ -25,7 +25,7 @@ from ..model import Item
 from ..select import Query
 from ..stories import Collapse
 from ..topics import TopicIndex
-from . import grouping, store, writer
+from . import changes, grouping, store, writer
 from .location import default_index_path
 from .selection import IndexedSelection
 from .store import MEMORY, Transaction, WriteLock, connect, inode, is_corrupt
@@ -76,6 +76,11 @@ class Survey:
     @property
     def rejected(self) -> int:
         return rejected_files(self.problems)
+
+
+class Version(NamedTuple):
+    lineage: str
+    generation: int
 
 
 class CorpusIndex:
@@ -186,6 +191,7 @@ class CorpusIndex:
                 "INSERT INTO meta VALUES (?, ?)",
                 [("schema", store.SCHEMA_VERSION), ("root", self.key), ("generation", "0")],
             )
+            changes.start(db, 0)
 
     def recovering(self, work: Callable[[], T]) -> T:
         """``work()``, done again on an index built anew if it finds this one corrupt."""
@@ -214,17 +220,26 @@ class CorpusIndex:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         return int(row[0]) if row else 0
 
-    def version(self) -> str | None:
-        """What the published content is, in a word: this index file's lineage and its
-        generation. Equal words, equal content; an index made anew (whose generations count
-        from the start again) is of another lineage, and a temporary one has none."""
+    def version(self) -> Version | None:
+        """What the published content is: this index file's lineage and its generation.
+        Equal versions, equal content; an index made anew (whose generations count from the
+        start again) is of another lineage, and a temporary one has none."""
         if self._temporary:
             return None
         db = self.db
         with Transaction(db):
             db.execute("INSERT OR IGNORE INTO meta VALUES ('lineage', ?)", (os.urandom(12).hex(),))
             rows = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('lineage', 'generation')"))
-        return f"{rows['lineage']}.{rows.get('generation', 0)}"
+        return Version(rows["lineage"], int(rows.get("generation", 0)))
+
+    def changed_dates(self, generation: int) -> list[int] | None:
+        """See :func:`.changes.dates_since`."""
+        db = self.db
+        db.execute("BEGIN")
+        try:
+            return changes.dates_since(db, generation)
+        finally:
+            db.execute("COMMIT")
 
     # -- refreshing -----------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..corpus.files import Stamp
 from ..errors import ItemError
-from . import bulk, grouping, links, store
+from . import bulk, changes, grouping, links, store
 from .rows import Problem, Read, insert_files, insert_rows, read_files
 from .store import INDEXES, TABLES, Transaction, batches
 
@@ -75,6 +75,9 @@ def update(
         grouping.regroup(db, window, paths, same_tellings=alike)
         if different:
             db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+            changes.prune(
+                db, int(db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
+            )
     return Refresh(len(changed), len(removed), different, tuple(problems), frozenset(stories))
 
 
@@ -116,6 +119,7 @@ def build(
             "INSERT INTO meta VALUES (?, ?)",
             [("schema", store.SCHEMA_VERSION), ("root", key), ("generation", str(generation))],
         )
+        changes.start(db, generation)  # from here on: the rows above are of ``generation``
         db.execute("COMMIT")
     finally:
         db.close()
