@@ -1,13 +1,14 @@
 """What changed in the index since a generation, as the dates of the feeds' items it touched.
 
-Triggers write a line to ``change_log`` for every row of the tables a feed is read from
-that is added, removed or changed: the date it had and has, and the keys an item is named
-by (a related story naming it is then shown otherwise). A line is tagged with the
-generation current when it was written, so the lines of generations ``g`` and later hold
-everything that happened after a reader saw ``g``. A document made only of items dated
-outside those dates, none of them naming such a key, is what it was (see
-:meth:`feeds.export.Exporter`, which takes the fingerprints of such archives from the last
-round instead of reading their items again).
+Triggers log every row of the tables a feed is read from that is added, removed or changed:
+in ``change_log``, the date it had and has; in ``key_log``, for each key an item is named
+by, what makes a related story that names the key shown or left out (the item's election,
+listing and date) before and after. Each line is tagged with the generation current when
+it was written, so the lines of generations ``g`` and later hold everything that happened
+after a reader saw ``g``. A key whose first "before" and last "after" since then are equal
+changed nothing: an item read again as it was (its title edited) is removed and inserted,
+but names the same. A document made only of items dated outside the changed dates, none of
+them naming a changed key, is what it was (see :mod:`feeds.export.reuse`).
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ KEPT_GENERATIONS = 1024
 """How many generations of changes are kept; an older reader finds everything anew."""
 
 TABLE = (
-    "CREATE TABLE IF NOT EXISTS change_log (generation INTEGER NOT NULL, at INTEGER, key TEXT)",
+    "CREATE TABLE IF NOT EXISTS change_log (generation INTEGER NOT NULL, at INTEGER NOT NULL)",
     "CREATE INDEX IF NOT EXISTS change_log_by_generation ON change_log (generation)",
+    "CREATE TABLE IF NOT EXISTS key_log (seq INTEGER PRIMARY KEY, generation INTEGER NOT NULL,"
+    " key TEXT NOT NULL, path TEXT NOT NULL, before TEXT, after TEXT)",
+    "CREATE INDEX IF NOT EXISTS key_log_by_generation ON key_log (generation)",
 )
 _GENERATION = "(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation')"
 _COLUMNS = {
@@ -35,17 +39,36 @@ _COLUMNS = {
 }
 
 
-def _logged(table: str, row: str) -> list[str]:
-    """What a trigger logs of the row ``row`` (``OLD`` or ``NEW``) of ``table``."""
+def _state(row: str) -> str:
+    """What of the item ``row`` decides whether a story naming one of its keys is shown."""
+    return f"{row}.winner || ',' || {row}.listed || ',' || {row}.published_at"
+
+
+def _item_state(path: str) -> str:
+    return f"(SELECT {_state('i')} FROM items AS i WHERE i.path = {path})"
+
+
+def _logged(table: str, row: str, event: str) -> list[str]:
+    """What a trigger on ``event`` logs of the row ``row`` (``OLD`` or ``NEW``) of ``table``."""
     dates = f"INSERT INTO change_log (generation, at) SELECT {_GENERATION}, "
-    keys = f"INSERT INTO change_log (generation, key) SELECT {_GENERATION}, "
-    if table in ("items", "item_topics", "stories", "story_topics"):
+    keys = f"INSERT INTO key_log (generation, key, path, before, after) SELECT {_GENERATION}, "
+    if table in ("item_topics", "stories", "story_topics"):
+        return [f"{dates}{row}.published_at;"]
+    if table == "items":
         found = [f"{dates}{row}.published_at;"]
-        if table == "items":
-            found.append(f"{keys}key FROM item_keys WHERE path = {row}.path;")
+        before, after = (_state(row), "NULL") if row == "OLD" else ("NULL", _state(row))
+        where = f"path = {row}.path"
+        if event == "UPDATE":  # as the removal of the old row and the insertion of the new, if they differ
+            where += f" AND (({_state('OLD')}) IS NOT ({_state('NEW')}) OR OLD.path != NEW.path)"
+        found.append(f"{keys}key, {row}.path, {before}, {after} FROM item_keys WHERE {where};")
         return found
     if table == "item_keys":
-        return [f"{keys}{row}.key;"]
+        # The pair (path, key) is there after an insert, and after a delete, if another row holds it.
+        held = f"(SELECT count(*) FROM item_keys WHERE path = {row}.path AND key = {row}.key)"
+        state = _item_state(f"{row}.path")
+        if row == "NEW":
+            return [f"{keys}NEW.key, NEW.path, CASE WHEN {held} > 1 THEN {state} END, {state};"]
+        return [f"{keys}OLD.key, OLD.path, {state}, CASE WHEN {held} > 0 THEN {state} END;"]
     if table == "item_related":
         return [f"{dates}published_at FROM items WHERE path = {row}.path;"]
     # item_story: the telling's own date and its story's
@@ -64,7 +87,7 @@ def _triggers() -> tuple[str, ...]:
             ("DELETE", ["OLD"], ""),
             ("UPDATE", ["OLD", "NEW"], f" WHEN {differs}"),
         ):
-            body = " ".join(line for row in rows for line in _logged(table, row))
+            body = " ".join(line for row in rows for line in _logged(table, row, event))
             found.append(
                 f"CREATE TRIGGER IF NOT EXISTS log_{table}_{event.lower()} AFTER {event} ON {table}"
                 f"{when} BEGIN {body} END"
@@ -87,6 +110,7 @@ def prune(db: sqlite3.Connection, generation: int) -> None:
     oldest = generation - KEPT_GENERATIONS
     if oldest > logged_from(db):
         db.execute("DELETE FROM change_log WHERE generation < ?", (oldest,))
+        db.execute("DELETE FROM key_log WHERE generation < ?", (oldest,))
         db.execute("UPDATE meta SET value = ? WHERE key = 'logged_from'", (str(oldest),))
 
 
@@ -101,18 +125,15 @@ def dates_since(db: sqlite3.Connection, generation: int) -> list[int] | None:
     the changes of that generation are no longer known."""
     if generation < logged_from(db):
         return None
-    dates = {
-        row[0]
-        for row in db.execute(
-            "SELECT at FROM change_log WHERE generation >= ? AND at IS NOT NULL", (generation,)
-        )
-    }
-    keys = [
-        row[0]
-        for row in db.execute(
-            "SELECT DISTINCT key FROM change_log WHERE generation >= ? AND key IS NOT NULL", (generation,)
-        )
-    ]
+    dates = {row[0] for row in db.execute("SELECT at FROM change_log WHERE generation >= ?", (generation,))}
+    first: dict[tuple[str, str], str | None] = {}
+    last: dict[tuple[str, str], str | None] = {}
+    for key, path, before, after in db.execute(
+        "SELECT key, path, before, after FROM key_log WHERE generation >= ? ORDER BY seq", (generation,)
+    ):
+        first.setdefault((key, path), before)
+        last[key, path] = after
+    keys = {key for key, path in first if first[key, path] != last[key, path]}
     for marks, batch in batches(sorted(keys)):
         for named in (
             f"SELECT i.published_at FROM item_related AS r JOIN items AS i ON i.path = r.path"

@@ -14,7 +14,7 @@ from .. import records
 from ..databases import use_wal
 from ..model import Item
 
-SCHEMA_VERSION = "7"
+SCHEMA_VERSION = "8"
 MEMORY = ":memory:"
 CHUNK = 500
 """Rows per statement and files per batch read."""
@@ -55,7 +55,7 @@ CREATE TABLE IF NOT EXISTS item_topics (
 """
 TABLE_NAMES = (
     "files", "items", "item_topics", "item_keys", "item_related", "item_links",
-    "item_story", "stories", "story_topics", "change_log", "meta",
+    "item_story", "stories", "story_topics", "change_log", "key_log", "meta",
 )  # fmt: skip
 INDEXES = "".join(
     f"CREATE INDEX IF NOT EXISTS {name} ON {columns};\n"
