@@ -167,3 +167,18 @@ def renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     for kind, name in names.items():
         monkeypatch.setattr(feeds.publication, name, counted(kind, getattr(feeds.publication, name)))
     return calls
+
+
+@pytest.fixture
+def fingerprints(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The path of each document whose fingerprint is found (``Publication.fingerprint``,
+    wrapped around the real method)."""
+    asked: list[str] = []
+    real = feeds.publication.Publication.fingerprint
+
+    def counted(self: feeds.publication.Publication, path: str, *rest: Any) -> str | None:
+        asked.append(path)
+        return real(self, path, *rest)
+
+    monkeypatch.setattr(feeds.publication.Publication, "fingerprint", counted)
+    return asked

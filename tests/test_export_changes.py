@@ -13,7 +13,7 @@ import pytest
 
 from feeds.config import Settings
 from feeds.export import MANIFEST, export_site
-from feeds.publication import Publication
+from feeds.index import changes
 from tests.conftest import NOW, item_text, minimal_item
 
 TOPICS = ["AI", "Space", "Chips", "Climate"]
@@ -133,7 +133,7 @@ def contents(out: Path) -> dict[str, bytes]:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 @pytest.mark.parametrize("collapse", [True, False])
 def test_rounds_that_reuse_fingerprints_export_what_an_export_from_scratch_does(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int, collapse: bool
+    tmp_path: Path, fingerprints: list[str], seed: int, collapse: bool
 ) -> None:
     rng = random.Random(seed)
     root = tmp_path / "corpus"
@@ -149,13 +149,7 @@ def test_rounds_that_reuse_fingerprints_export_what_an_export_from_scratch_does(
         selections={"hot": 50},
     )
     out = tmp_path / "out"
-    asked: list[str] = []
-    fingerprint = Publication.fingerprint
-    monkeypatch.setattr(
-        Publication,
-        "fingerprint",
-        lambda self, path, *rest: asked.append(path) or fingerprint(self, path, *rest),
-    )
+    asked = fingerprints
     now = NOW
     export_site(settings, out, now=now)
     reused = 0
@@ -206,3 +200,28 @@ def test_an_archived_item_naming_a_scheduled_one_changes_when_it_comes_due(
     naming = [name for name, body in after.items() if "/archive/" in name and b"Coming soon" in body]
     assert "feeds/all/archive/20240103-000000.rss" in naming  # where item 2 is
     assert all(b"Coming soon" not in before[name] for name in naming)
+
+
+def test_a_round_older_than_the_kept_changes_finds_every_fingerprint_again(
+    tmp_path: Path, fingerprints: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(changes, "KEPT_GENERATIONS", 1)
+    root = tmp_path / "corpus"
+    root.mkdir()
+    corpus = Corpus(root, random.Random(4), 40)
+    settings = Settings(
+        corpus=root, base_url=BASE, index=str(tmp_path / "index.db"), feed_limit=6, archive_size=4
+    )
+    out = tmp_path / "out"
+    export_site(settings, out, now=NOW)
+    for _ in range(3):  # other rounds over the same index, elsewhere, move it on
+        corpus.fronts["0001.txt"]["title"] += " (corrected)"
+        corpus.write("0001.txt")
+        export_site(settings, tmp_path / "elsewhere", now=NOW)
+    fingerprints.clear()
+    export_site(settings, out, now=NOW)
+    documents = [name for name in contents(out) if not name.endswith(".gz") and ".open-" not in name]
+    assert len(fingerprints) == len(documents)  # none taken from the last round
+    fresh = tmp_path / "fresh"
+    export_site(replace(settings, index=str(tmp_path / "fresh.db")), fresh, now=NOW)
+    assert contents(out) == contents(fresh)

@@ -47,8 +47,8 @@ def made_of(
     archives = {spec.stem: _digest(repr(publication.archives.of(spec))) for spec in publication.catalogue}
     return MadeOf(
         _digest(context),
-        version[0],
-        version[1],
+        version.lineage,
+        version.generation,
         records.seconds(now),
         None if until is None else records.seconds(until),
         archives,

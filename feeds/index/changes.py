@@ -105,8 +105,9 @@ def start(db: sqlite3.Connection, generation: int) -> None:
     db.execute("INSERT OR REPLACE INTO meta VALUES ('logged_from', ?)", (str(generation),))
 
 
-def prune(db: sqlite3.Connection, generation: int) -> None:
-    """Forget the changes of all but the last :data:`KEPT_GENERATIONS` before ``generation``."""
+def prune(db: sqlite3.Connection) -> None:
+    """Forget the changes of all but the last :data:`KEPT_GENERATIONS` generations."""
+    generation = int(db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
     oldest = generation - KEPT_GENERATIONS
     if oldest > logged_from(db):
         db.execute("DELETE FROM change_log WHERE generation < ?", (oldest,))

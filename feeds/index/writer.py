@@ -75,9 +75,7 @@ def update(
         grouping.regroup(db, window, paths, same_tellings=alike)
         if different:
             db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
-            changes.prune(
-                db, int(db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
-            )
+            changes.prune(db)
     return Refresh(len(changed), len(removed), different, tuple(problems), frozenset(stories))
 
 
